@@ -1,0 +1,74 @@
+"""The topic catalogue: every Kafka topic the platform uses, with its partitions.
+
+Keys are customer-scoped so that one customer's events stay in order on one
+partition. Each topic has a dead-letter twin ``<topic>.dlq``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+__all__ = ["ALL_TOPICS", "Topic", "TOPICS", "create_topics", "dead_letter_topic"]
+
+DLQ_SUFFIX = ".dlq"
+
+
+def dead_letter_topic(topic: str) -> str:
+    """The dead-letter topic of ``topic``."""
+    return topic + DLQ_SUFFIX
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int = 6
+    dlq_partitions: int = 1
+
+    @property
+    def dlq(self) -> str:
+        return dead_letter_topic(self.name)
+
+
+TOUCHPOINTS = Topic("crm.touchpoints.v1")
+PROFILES = Topic("crm.profiles.v1")
+CUSTOMER_VIEW = Topic("crm.customer-view.v1")
+SEGMENTS = Topic("crm.segments.v1")
+CAMPAIGNS = Topic("crm.campaigns.v1")
+
+TOPICS: tuple[Topic, ...] = (TOUCHPOINTS, PROFILES, CUSTOMER_VIEW, SEGMENTS, CAMPAIGNS)
+ALL_TOPICS: tuple[str, ...] = tuple(
+    name for topic in TOPICS for name in (topic.name, topic.dlq)
+)
+
+
+async def create_topics(
+    bootstrap_servers: str, topics: tuple[Topic, ...] = TOPICS, replication_factor: int = 1
+) -> list[str]:
+    """Create every topic and its dead-letter topic that does not exist yet.
+
+    Returns the names that were created. Safe to run concurrently and repeatedly.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name, partitions, replication_factor)
+            for topic in topics
+            for name, partitions in ((topic.name, topic.partitions),
+                                     (topic.dlq, topic.dlq_partitions))
+            if name not in existing
+        ]
+        created: list[str] = []
+        for new_topic in wanted:
+            try:
+                await admin.create_topics([new_topic])
+                created.append(new_topic.name)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        await admin.close()

@@ -1,0 +1,107 @@
+"""Trace and correlation context, carried from HTTP requests into Kafka headers and back.
+
+W3C trace context (``traceparent``/``tracestate``) plus our correlation id. The
+current context lives in a context variable, so log lines, appended events and
+published messages pick it up without threading it through every call.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+
+__all__ = [
+    "TraceContext",
+    "current_trace",
+    "from_headers",
+    "new_trace",
+    "parse_traceparent",
+    "to_headers",
+    "use_trace",
+]
+
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+HEADER_TRACEPARENT = "traceparent"
+HEADER_TRACESTATE = "tracestate"
+HEADER_CORRELATION = "correlation-id"
+
+
+@dataclass(frozen=True)
+class TraceContext:
+    """Where a unit of work belongs: a W3C trace and a correlation id."""
+
+    traceparent: str
+    correlation_id: str
+    tracestate: str = ""
+
+    @property
+    def trace_id(self) -> str:
+        return self.traceparent.split("-")[1]
+
+    def child(self) -> TraceContext:
+        """The same trace with a fresh span id (for a hop such as publish or consume)."""
+        _, trace_id, _, flags = self.traceparent.split("-")
+        return replace(self, traceparent=f"00-{trace_id}-{secrets.token_hex(8)}-{flags}")
+
+
+def parse_traceparent(value: str | None) -> str | None:
+    """Return ``value`` if it is a valid version-00 traceparent, else ``None``."""
+    if not value:
+        return None
+    match = _TRACEPARENT.match(value.strip().lower())
+    if match is None or match[1] == "0" * 32 or match[2] == "0" * 16:
+        return None
+    return match[0]
+
+
+def new_trace(correlation_id: str | None = None) -> TraceContext:
+    """Start a new trace (sampled) with the given or a fresh correlation id."""
+    traceparent = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    return TraceContext(traceparent, correlation_id or str(uuid.uuid4()))
+
+
+_current: ContextVar[TraceContext | None] = ContextVar("crm_trace", default=None)
+
+
+def current_trace() -> TraceContext:
+    """The trace of the running unit of work; a new one if none was set."""
+    trace = _current.get()
+    if trace is None:
+        trace = new_trace()
+        _current.set(trace)
+    return trace
+
+
+@contextmanager
+def use_trace(trace: TraceContext) -> Iterator[TraceContext]:
+    """Make ``trace`` current for the duration of the block."""
+    token = _current.set(trace)
+    try:
+        yield trace
+    finally:
+        _current.reset(token)
+
+
+def to_headers(trace: TraceContext) -> list[tuple[str, bytes]]:
+    """Kafka headers carrying ``trace``."""
+    headers = [(HEADER_TRACEPARENT, trace.traceparent.encode()),
+               (HEADER_CORRELATION, trace.correlation_id.encode())]
+    if trace.tracestate:
+        headers.append((HEADER_TRACESTATE, trace.tracestate.encode()))
+    return headers
+
+
+def from_headers(headers: Iterable[tuple[str, bytes]] | None) -> TraceContext:
+    """The trace carried by Kafka headers, continued as a child span; new if absent."""
+    found = {key: value.decode(errors="replace") for key, value in headers or ()}
+    traceparent = parse_traceparent(found.get(HEADER_TRACEPARENT))
+    correlation = found.get(HEADER_CORRELATION) or str(uuid.uuid4())
+    if traceparent is None:
+        return new_trace(correlation)
+    return TraceContext(traceparent, correlation, found.get(HEADER_TRACESTATE, "")).child()
