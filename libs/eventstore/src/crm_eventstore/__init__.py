@@ -1,0 +1,37 @@
+"""Postgres event store, transactional outbox and inbox shared by every service."""
+
+from crm_eventstore.db import create_engine
+from crm_eventstore.errors import DuplicateEvent, EventStoreError, ReadTimeout, WrongExpectedVersion
+from crm_eventstore.events import (
+    ANY,
+    NO_STREAM,
+    EventMetadata,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+)
+from crm_eventstore.migrations import MigrationSet, migrate
+from crm_eventstore.store import AppendedEvent, EventStore, StreamAppend, UnitOfWork
+
+EVENT_STORE_MIGRATIONS = MigrationSet("eventstore", "crm_eventstore")
+
+__all__ = [
+    "ANY",
+    "EVENT_STORE_MIGRATIONS",
+    "NO_STREAM",
+    "AppendedEvent",
+    "DuplicateEvent",
+    "EventMetadata",
+    "EventStore",
+    "EventStoreError",
+    "ExpectedVersion",
+    "MigrationSet",
+    "NewEvent",
+    "ReadTimeout",
+    "RecordedEvent",
+    "StreamAppend",
+    "UnitOfWork",
+    "WrongExpectedVersion",
+    "create_engine",
+    "migrate",
+]

@@ -94,6 +94,13 @@ async def migrate(engine: AsyncEngine, schema: str, sets: list[MigrationSet]) ->
     return applied
 
 
+async def _run_script(conn: AsyncConnection, sql: str) -> None:
+    # A migration file holds several statements: send it through asyncpg's simple
+    # query protocol, on the same connection and so in the same transaction.
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.execute(sql)  # type: ignore[union-attr]  # asyncpg conn
+
+
 async def _apply_set(conn: AsyncConnection, migration_set: MigrationSet) -> list[str]:
     rows = await conn.execute(
         text("SELECT version, checksum FROM schema_migrations WHERE component = :c"),
@@ -107,7 +114,7 @@ async def _apply_set(conn: AsyncConnection, migration_set: MigrationSet) -> list
             if done[migration.version] != migration.checksum:
                 raise MigrationError(f"{label} was changed after it was applied")
             continue
-        await conn.exec_driver_sql(migration.sql)
+        await _run_script(conn, migration.sql)
         await conn.execute(
             text(
                 "INSERT INTO schema_migrations (component, version, name, checksum)"

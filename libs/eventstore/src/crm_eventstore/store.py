@@ -1,0 +1,309 @@
+"""The event store on Postgres: append with optimistic concurrency, read a stream, read all.
+
+All writes go through a :class:`UnitOfWork`, which owns one database transaction:
+handlers append events and change their own tables on ``uow.connection``; the
+outbox rows for published events are written by the same INSERT statement as the
+events, so they commit or vanish together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crm_eventstore.errors import DuplicateEvent, ReadTimeout, WrongExpectedVersion
+from crm_eventstore.events import ANY, EventMetadata, NewEvent, RecordedEvent
+
+__all__ = ["AppendedEvent", "EventStore", "StreamAppend", "UnitOfWork"]
+
+
+@dataclass(frozen=True)
+class StreamAppend:
+    """Events for one stream, appended only if the stream is at ``expected_version``."""
+
+    stream_id: str
+    events: Sequence[NewEvent]
+    expected_version: int = ANY
+
+
+@dataclass(frozen=True)
+class AppendedEvent:
+    """Where an appended event landed."""
+
+    global_position: int
+    stream_id: str
+    stream_version: int
+
+
+# One statement appends to any number of streams: the version check, the insert and
+# the outbox rows. The xid CTE is joined into every input row so the transaction
+# has its id *before* any position is drawn from the sequence; read_all relies on it.
+_APPEND = text("""
+WITH xid AS MATERIALIZED (SELECT pg_current_xact_id() AS tx_id),
+input AS (
+    SELECT t.*, xid.tx_id FROM xid, unnest(
+        CAST(:stream_ids AS text[]), CAST(:ords AS bigint[]), CAST(:expected AS bigint[]),
+        CAST(:event_ids AS uuid[]), CAST(:event_types AS text[]),
+        CAST(:schema_versions AS integer[]), CAST(:payloads AS bytea[]),
+        CAST(:customer_keys AS text[]), CAST(:topics AS text[]),
+        CAST(:occurred AS timestamptz[]), CAST(:correlation AS text[]),
+        CAST(:causation AS text[]), CAST(:traceparents AS text[]),
+        CAST(:tracestates AS text[])
+    ) WITH ORDINALITY AS t(stream_id, ord, expected, event_id, event_type, schema_version,
+                           payload, customer_key, topic, occurred_at, correlation_id,
+                           causation_id, traceparent, tracestate, n)
+),
+current_versions AS (
+    SELECT s.stream_id,
+           coalesce((SELECT max(e.stream_version) FROM events e
+                     WHERE e.stream_id = s.stream_id), 0) AS version
+    FROM (SELECT DISTINCT stream_id FROM input) s
+),
+inserted AS (
+    INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version,
+                        payload, customer_key, topic, occurred_at, correlation_id,
+                        causation_id, traceparent, tracestate, tx_id)
+    SELECT i.stream_id,
+           CASE WHEN i.expected < 0 THEN c.version ELSE i.expected END + i.ord,
+           i.event_id, i.event_type, i.schema_version, i.payload, i.customer_key, i.topic,
+           i.occurred_at, i.correlation_id, i.causation_id, i.traceparent, i.tracestate,
+           i.tx_id
+    FROM input i JOIN current_versions c USING (stream_id)
+    WHERE i.expected < 0 OR c.version = i.expected
+    ORDER BY i.n
+    RETURNING global_position, stream_id, stream_version, topic
+),
+queued AS (
+    INSERT INTO outbox (global_position)
+    SELECT global_position FROM inserted WHERE topic IS NOT NULL ORDER BY global_position
+)
+SELECT global_position, stream_id, stream_version FROM inserted ORDER BY global_position
+""")
+
+_COLUMNS = """global_position, stream_id, stream_version, event_id, event_type, schema_version,
+    payload, customer_key, topic, occurred_at, recorded_at, correlation_id, causation_id,
+    traceparent, tracestate"""
+
+_READ_STREAM = text(f"""
+SELECT {_COLUMNS} FROM events
+WHERE stream_id = :stream_id AND stream_version > :after
+ORDER BY stream_version LIMIT :limit
+""")
+
+_STREAM_VERSIONS = text("""
+SELECT s, coalesce((SELECT max(stream_version) FROM events WHERE stream_id = s), 0)
+FROM unnest(CAST(:stream_ids AS text[])) AS s
+""")
+
+_SNAPSHOT = text("""
+SELECT (SELECT max(global_position) FROM events) AS last_position,
+       ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot())) AS in_flight
+""")
+
+_STILL_RUNNING = text("""
+SELECT count(*) FROM unnest(CAST(:xids AS xid8[])) AS x
+WHERE pg_xact_status(x) = 'in progress'
+""")
+
+_READ_ALL = text(f"""
+SELECT {_COLUMNS} FROM events
+WHERE global_position > :after AND global_position <= :until
+ORDER BY global_position LIMIT :limit
+""")
+
+
+class UnitOfWork:
+    """One database transaction: append events and change the service's own tables."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def append(
+        self, stream_id: str, events: Sequence[NewEvent], expected_version: int = ANY
+    ) -> list[AppendedEvent]:
+        """Append ``events`` to one stream; see :meth:`append_streams`."""
+        return await self.append_streams([StreamAppend(stream_id, events, expected_version)])
+
+    async def append_streams(self, appends: Sequence[StreamAppend]) -> list[AppendedEvent]:
+        """Append to several streams in one statement.
+
+        Raises :class:`WrongExpectedVersion` if any stream is not at its expected
+        version and :class:`DuplicateEvent` if an event id is already stored; the
+        transaction must then be rolled back (leaving the unit of work does that).
+        """
+        params = _append_parameters(appends)
+        if not params["event_ids"]:
+            return []
+        try:
+            rows = (await self.connection.execute(_APPEND, params)).all()
+        except IntegrityError as exc:
+            raise _translate_integrity_error(exc, appends) from exc
+        if len(rows) != len(params["event_ids"]):
+            raise await self._version_conflict(appends, rows)
+        return [AppendedEvent(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    async def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int = 10_000
+    ) -> list[RecordedEvent]:
+        """Events of ``stream_id`` after ``after_version``, in version order."""
+        rows = await self.connection.execute(
+            _READ_STREAM, {"stream_id": stream_id, "after": after_version, "limit": limit}
+        )
+        return [_recorded(row) for row in rows]
+
+    async def stream_versions(self, stream_ids: Iterable[str]) -> dict[str, int]:
+        """Current version of each stream (0 for a stream that does not exist)."""
+        rows = await self.connection.execute(_STREAM_VERSIONS, {"stream_ids": list(stream_ids)})
+        return {str(stream): int(version) for stream, version in rows}
+
+    async def _version_conflict(
+        self, appends: Sequence[StreamAppend], inserted: Sequence[Row[Any]]
+    ) -> WrongExpectedVersion:
+        written = {str(row[1]) for row in inserted}
+        actual = await self.stream_versions(a.stream_id for a in appends)
+        for append in appends:
+            if append.stream_id not in written and append.events:
+                return WrongExpectedVersion(
+                    append.stream_id, append.expected_version, actual[append.stream_id]
+                )
+        first = appends[0]
+        return WrongExpectedVersion(first.stream_id, first.expected_version, None)
+
+
+class EventStore:
+    """The event store of one service schema."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work; commits when the block ends, rolls back on an exception."""
+        async with self.engine.begin() as connection:
+            yield UnitOfWork(connection)
+
+    async def append(
+        self, stream_id: str, events: Sequence[NewEvent], expected_version: int = ANY
+    ) -> list[AppendedEvent]:
+        """Append in a transaction of its own."""
+        async with self.transaction() as uow:
+            return await uow.append(stream_id, events, expected_version)
+
+    async def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int = 10_000
+    ) -> list[RecordedEvent]:
+        """Events of ``stream_id`` after ``after_version``, in version order."""
+        async with self.engine.connect() as connection:
+            return await UnitOfWork(connection).read_stream(stream_id, after_version, limit)
+
+    async def read_all(
+        self, after_position: int = 0, limit: int = 1_000, timeout: float = 10.0
+    ) -> list[RecordedEvent]:
+        """Committed events after ``after_position`` in position order, never skipping one.
+
+        Positions are drawn from a sequence, so they can commit out of order: a
+        transaction may still hold a lower position than one already visible.
+        We note the highest visible position and the transactions in flight at
+        that moment, wait until those have finished, and only then read up to
+        that position: every transaction that could own a lower position was in
+        that in-flight set (it draws its id before its position), so nothing
+        below the mark can appear later. Raises :class:`ReadTimeout` if they
+        do not finish within ``timeout`` seconds.
+        """
+        async with self.engine.connect() as connection:
+            mark = (await connection.execute(_SNAPSHOT)).one()
+            last_position, in_flight = mark[0], list(mark[1])
+            await connection.commit()
+            if last_position is None or last_position <= after_position:
+                return []
+            await _wait_finished(connection, in_flight, timeout)
+            rows = await connection.execute(
+                _READ_ALL, {"after": after_position, "until": last_position, "limit": limit}
+            )
+            return [_recorded(row) for row in rows]
+
+
+async def _wait_finished(connection: AsyncConnection, xids: list[Any], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while xids:
+        running = (await connection.execute(_STILL_RUNNING, {"xids": xids})).scalar_one()
+        await connection.commit()
+        if not running:
+            return
+        if time.monotonic() > deadline:
+            raise ReadTimeout(f"{running} transaction(s) still in flight after {timeout}s")
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _append_parameters(appends: Sequence[StreamAppend]) -> dict[str, list[Any]]:
+    columns: dict[str, list[Any]] = {name: [] for name in (
+        "stream_ids", "ords", "expected", "event_ids", "event_types", "schema_versions",
+        "payloads", "customer_keys", "topics", "occurred", "correlation", "causation",
+        "traceparents", "tracestates")}
+    for append in appends:
+        for ordinal, event in enumerate(append.events, start=1):
+            meta = event.metadata
+            for name, value in (
+                ("stream_ids", append.stream_id), ("ords", ordinal),
+                ("expected", int(append.expected_version)), ("event_ids", event.event_id),
+                ("event_types", event.event_type), ("schema_versions", event.schema_version),
+                ("payloads", event.payload), ("customer_keys", event.customer_key),
+                ("topics", event.topic), ("occurred", event.occurred_at),
+                ("correlation", meta.correlation_id), ("causation", meta.causation_id),
+                ("traceparents", meta.traceparent), ("tracestates", meta.tracestate),
+            ):
+                columns[name].append(value)
+    return columns
+
+
+def _driver_attribute(exc: BaseException, name: str) -> str:
+    """An attribute of the asyncpg error under SQLAlchemy's wrappers (e.g. ``detail``)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        value = getattr(cause, name, None)
+        if value:
+            return str(value)
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    return ""
+
+
+def _translate_integrity_error(
+    exc: IntegrityError, appends: Sequence[StreamAppend]
+) -> Exception:
+    constraint = _driver_attribute(exc, "constraint_name")
+    detail = _driver_attribute(exc, "detail")
+    if constraint == "events_event_id_unique":
+        ids = [str(e.event_id) for a in appends for e in a.events if str(e.event_id) in detail]
+        return DuplicateEvent(ids)
+    if constraint == "events_stream_version_unique":
+        hit = next((a for a in appends if a.stream_id in detail), appends[0])
+        return WrongExpectedVersion(hit.stream_id, hit.expected_version, None)
+    return exc
+
+
+def _recorded(row: Row[Any]) -> RecordedEvent:
+    return RecordedEvent(
+        global_position=row.global_position,
+        stream_id=row.stream_id,
+        stream_version=row.stream_version,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        schema_version=row.schema_version,
+        payload=bytes(row.payload),
+        customer_key=row.customer_key,
+        topic=row.topic,
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
+        metadata=EventMetadata(row.correlation_id, row.causation_id, row.traceparent,
+                               row.tracestate),
+    )
