@@ -11,6 +11,7 @@ from crm_eventstore.events import (
     RecordedEvent,
 )
 from crm_eventstore.migrations import MigrationSet, migrate
+from crm_eventstore.outbox import Outbox, PendingEvent
 from crm_eventstore.store import AppendedEvent, EventStore, StreamAppend, UnitOfWork
 
 EVENT_STORE_MIGRATIONS = MigrationSet("eventstore", "crm_eventstore")
@@ -27,6 +28,8 @@ __all__ = [
     "ExpectedVersion",
     "MigrationSet",
     "NewEvent",
+    "Outbox",
+    "PendingEvent",
     "ReadTimeout",
     "RecordedEvent",
     "StreamAppend",

@@ -167,7 +167,7 @@ class UnitOfWork:
     async def _version_conflict(
         self, appends: Sequence[StreamAppend], inserted: Sequence[Row[Any]]
     ) -> WrongExpectedVersion:
-        written = {str(row[1]) for row in inserted}
+        written = {str(row.stream_id) for row in inserted}
         actual = await self.stream_versions(a.stream_id for a in appends)
         for append in appends:
             if append.stream_id not in written and append.events:

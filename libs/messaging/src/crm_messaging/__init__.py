@@ -1,0 +1,29 @@
+"""Kafka mechanisms shared by every service: topics, outbox relay, consumer kit, tracing."""
+
+from crm_messaging.consumer import Consumer, ConsumerSettings, Handler, InboundMessage
+from crm_messaging.errors import DeadLetter, MessagingError, RetryLater
+from crm_messaging.inbox import INBOX_MIGRATIONS
+from crm_messaging.relay import OutboxRelay
+from crm_messaging.topics import ALL_TOPICS, TOPICS, Topic, create_topics, dead_letter_topic
+from crm_messaging.tracing import TraceContext, current_trace, new_trace, use_trace
+
+__all__ = [
+    "ALL_TOPICS",
+    "INBOX_MIGRATIONS",
+    "TOPICS",
+    "Consumer",
+    "ConsumerSettings",
+    "DeadLetter",
+    "Handler",
+    "InboundMessage",
+    "MessagingError",
+    "OutboxRelay",
+    "RetryLater",
+    "Topic",
+    "TraceContext",
+    "create_topics",
+    "current_trace",
+    "dead_letter_topic",
+    "new_trace",
+    "use_trace",
+]

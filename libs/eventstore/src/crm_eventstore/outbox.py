@@ -1,0 +1,105 @@
+"""The Postgres side of the transactional outbox: what waits to be published.
+
+Rows are written by :meth:`UnitOfWork.append_streams` in the same statement as
+their events. A row leaves the outbox only after Kafka acknowledged it, so the
+outbox is a queue, not a cursor over positions: an event whose transaction
+commits late simply shows up in a later batch, and nothing is ever skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm_eventstore.events import RecordedEvent
+from crm_eventstore.store import _COLUMNS, _recorded
+
+__all__ = ["Outbox", "PendingEvent"]
+
+_PREFIXED = ", ".join("e." + c.strip() for c in _COLUMNS.split(","))
+
+_FETCH = text(f"""
+SELECT o.id AS outbox_id, {_PREFIXED}
+FROM outbox o JOIN events e USING (global_position)
+ORDER BY o.id LIMIT :limit
+""")
+
+_ACKNOWLEDGE = text("""
+WITH done AS (DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING global_position)
+INSERT INTO published_topics (topic, published)
+SELECT e.topic, count(*) FROM done JOIN events e USING (global_position) GROUP BY e.topic
+ON CONFLICT (topic) DO UPDATE SET published = published_topics.published + EXCLUDED.published
+""")
+
+_PUBLISHED = text("SELECT topic, published FROM published_topics WHERE published > 0")
+
+_PENDING = text("SELECT count(*) FROM outbox")
+
+_DROP_PENDING = text("""
+DELETE FROM outbox o USING events e
+WHERE o.global_position = e.global_position AND e.topic = :topic
+""")
+
+_REQUEUE = text("""
+INSERT INTO outbox (global_position)
+SELECT global_position FROM events WHERE topic = :topic ORDER BY global_position
+""")
+
+_RESET_COUNT = text("UPDATE published_topics SET published = 0 WHERE topic = :topic")
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An outbox entry with the event it announces."""
+
+    outbox_id: int
+    event: RecordedEvent
+
+
+class Outbox:
+    """Queries on the outbox, run on a connection the caller owns."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def fetch(self, limit: int) -> list[PendingEvent]:
+        """The oldest ``limit`` entries, in the order they were enqueued."""
+        rows = await self.connection.execute(_FETCH, {"limit": limit})
+        return [PendingEvent(row.outbox_id, _recorded(row)) for row in rows]
+
+    async def acknowledge(self, outbox_ids: Sequence[int]) -> None:
+        """Remove published entries and count them per topic, atomically."""
+        await self._commit(_ACKNOWLEDGE, {"ids": list(outbox_ids)})
+
+    async def published_counts(self) -> dict[str, int]:
+        """How many events were published to each topic so far."""
+        rows = await self.connection.execute(_PUBLISHED)
+        counts = {str(topic): int(count) for topic, count in rows}
+        await self.connection.commit()
+        return counts
+
+    async def pending(self) -> int:
+        """Entries still waiting for publication."""
+        count = (await self.connection.execute(_PENDING)).scalar_one()
+        await self.connection.commit()
+        return int(count)
+
+    async def requeue_topic(self, topic: str) -> int:
+        """Queue every event of ``topic`` again, in position order (a broker lost them).
+
+        Pending entries of the topic are dropped first so that the topic's history
+        goes out in order; they are part of that history anyway.
+        """
+        await self.connection.execute(_DROP_PENDING, {"topic": topic})
+        result = await self.connection.execute(_REQUEUE, {"topic": topic})
+        await self.connection.execute(_RESET_COUNT, {"topic": topic})
+        await self.connection.commit()
+        return int(getattr(result, "rowcount", 0))
+
+    async def _commit(self, statement: Any, params: dict[str, Any]) -> None:
+        await self.connection.execute(statement, params)
+        await self.connection.commit()

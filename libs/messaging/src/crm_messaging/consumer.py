@@ -1,0 +1,266 @@
+"""The consumer kit: Kafka consumer groups whose effects happen exactly once.
+
+For each partition, messages are applied in order, in chunks, each chunk in one
+database transaction that also records the event ids in the inbox; offsets are
+committed to Kafka only after that transaction committed. A redelivered message
+finds its id in the inbox and changes nothing. If a chunk fails, its messages are
+applied one by one: transient errors are retried with backoff a bounded number
+of times; a message that cannot be processed goes to ``<topic>.dlq`` with the
+reason and its origin in headers, and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, KafkaError
+from crm.common.v1.envelope_pb2 import Envelope
+from crm_contracts import ContractError, decode_envelope
+from crm_eventstore import EventStore, UnitOfWork
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from crm_messaging.errors import DeadLetter, RetryLater
+from crm_messaging.inbox import claim
+from crm_messaging.metrics import CONSUMER_LAG, CONSUMER_MESSAGES
+from crm_messaging.topics import dead_letter_topic
+from crm_messaging.tracing import TraceContext, from_headers, use_trace
+
+__all__ = ["Consumer", "ConsumerSettings", "Handler", "InboundMessage"]
+
+log = logging.getLogger("crm.consumer")
+
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "08000", "08003", "08006"}
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A decoded message and where it came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    envelope: Envelope
+    trace: TraceContext
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope.event_id
+
+
+Handler = Callable[[InboundMessage, UnitOfWork], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    """Tuning of one consumer; the defaults suit a service on a small machine."""
+
+    chunk_size: int = 200
+    max_attempts: int = 5
+    backoff_initial: float = 0.05
+    backoff_max: float = 2.0
+    poll_timeout_ms: int = 500
+    max_poll_records: int = 1_000
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+
+
+class _WaitForChunk(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped base
+    """On revocation, let the chunk in progress finish and commit its offsets."""
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock = lock
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        async with self._lock:
+            pass
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        return None
+
+
+class Consumer:
+    """One member of a consumer group, applying messages through ``handler``."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: Sequence[str],
+        handler: Handler,
+        store: EventStore,
+        producer: AIOKafkaProducer,
+        settings: ConsumerSettings | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        self.group_id = group_id
+        self.topics = list(topics)
+        self.handler = handler
+        self.store = store
+        self.producer = producer
+        self.settings = settings or ConsumerSettings()
+        self._chunk_lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._committed: dict[TopicPartition, int] = {}
+        self._kafka = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            client_id=client_id or group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.settings.max_poll_records,
+            session_timeout_ms=self.settings.session_timeout_ms,
+            heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
+        )
+
+    def stop(self) -> None:
+        """Finish the chunk in progress, commit, leave the group."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until :meth:`stop` is called or the task is cancelled."""
+        self._kafka.subscribe(self.topics, listener=_WaitForChunk(self._chunk_lock))
+        await self._kafka.start()
+        try:
+            while not self._stopping.is_set():
+                batches = await self._kafka.getmany(
+                    timeout_ms=self.settings.poll_timeout_ms,
+                    max_records=self.settings.max_poll_records,
+                )
+                for partition, records in batches.items():
+                    await self._consume_partition(partition, records)
+                self._report_lag()
+        finally:
+            await self._kafka.stop()
+
+    async def _consume_partition(
+        self, partition: TopicPartition, records: list[ConsumerRecord]
+    ) -> None:
+        size = self.settings.chunk_size
+        for start in range(0, len(records), size):
+            if self._stopping.is_set() or partition not in self._kafka.assignment():
+                return  # revoked: the new owner starts from our last committed offset
+            chunk = records[start:start + size]
+            async with self._chunk_lock:
+                await self._apply_chunk(chunk)
+                await self._commit(partition, chunk[-1].offset + 1)
+
+    async def _apply_chunk(self, records: list[ConsumerRecord]) -> None:
+        messages = [_decode(record) for record in records]
+        if all(isinstance(m, InboundMessage) for m in messages):
+            try:
+                await self._apply_together([m for m in messages if isinstance(m, InboundMessage)])
+                return
+            except Exception:
+                log.debug("chunk failed; applying its messages one by one", exc_info=True)
+        for record, message in zip(records, messages, strict=True):
+            if isinstance(message, InboundMessage):
+                await self._apply_alone(record, message)
+            else:
+                await self._dead_letter(record, message)
+
+    async def _apply_together(self, messages: list[InboundMessage]) -> None:
+        async with self.store.transaction() as uow:
+            fresh = await claim(uow, self.group_id, [m.event_id for m in messages])
+            outcomes: list[tuple[str, str]] = []
+            for message in messages:
+                if message.event_id in fresh:
+                    fresh.discard(message.event_id)
+                    with use_trace(message.trace):
+                        await self.handler(message, uow)
+                    outcomes.append((message.topic, "processed"))
+                else:
+                    outcomes.append((message.topic, "duplicate"))
+        for topic, outcome in outcomes:
+            CONSUMER_MESSAGES.labels(self.group_id, topic, outcome).inc()
+
+    async def _apply_alone(self, record: ConsumerRecord, message: InboundMessage) -> None:
+        delay = self.settings.backoff_initial
+        for attempt in range(1, self.settings.max_attempts + 1):
+            try:
+                await self._apply_together([message])
+                return
+            except Exception as exc:
+                if not _is_transient(exc):
+                    await self._dead_letter(record, _reason(exc))
+                    return
+                if attempt == self.settings.max_attempts:
+                    await self._dead_letter(
+                        record, f"gave up after {attempt} attempts: {_reason(exc)}")
+                    return
+                CONSUMER_MESSAGES.labels(self.group_id, message.topic, "retried").inc()
+                log.warning("transient failure (attempt %d): %s", attempt, _reason(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.backoff_max)
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        headers = list(record.headers or ()) + [
+            ("dlq.reason", reason.encode()),
+            ("dlq.origin.topic", record.topic.encode()),
+            ("dlq.origin.partition", str(record.partition).encode()),
+            ("dlq.origin.offset", str(record.offset).encode()),
+            ("dlq.consumer.group", self.group_id.encode()),
+            ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        # Awaited: the offset is committed only once the dead letter is safely stored.
+        delivery = await self.producer.send(
+            dead_letter_topic(record.topic), record.value, key=record.key, headers=headers)
+        await delivery
+        CONSUMER_MESSAGES.labels(self.group_id, record.topic, "dead_lettered").inc()
+        log.error("dead-lettered %s[%d]@%d: %s", record.topic, record.partition,
+                  record.offset, reason)
+
+    async def _commit(self, partition: TopicPartition, next_offset: int) -> None:
+        try:
+            await self._kafka.commit({partition: next_offset})
+            self._committed[partition] = next_offset
+        except (CommitFailedError, KafkaError) as exc:
+            # Lost the partition in a rebalance: the new owner redelivers, and the
+            # inbox makes that harmless.
+            log.warning("offset commit failed for %s: %s", partition, exc)
+
+    def _report_lag(self) -> None:
+        for partition in self._kafka.assignment():
+            end = self._kafka.highwater(partition)
+            done = self._committed.get(partition)
+            if end is not None and done is not None:
+                CONSUMER_LAG.labels(self.group_id, partition.topic, partition.partition).set(
+                    max(end - done, 0))
+
+
+def _decode(record: ConsumerRecord) -> InboundMessage | str:
+    """The decoded message, or the reason it cannot be decoded."""
+    if record.value is None:
+        return "message has no value"
+    try:
+        envelope = decode_envelope(record.value)
+    except ContractError as exc:
+        return f"undecodable envelope: {exc}"
+    return InboundMessage(record.topic, record.partition, record.offset, record.key,
+                          envelope, from_headers(record.headers))
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, DeadLetter):
+        return False
+    if isinstance(exc, RetryLater) or getattr(exc, "retriable", False):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
+            getattr(exc.orig, "__cause__", None), "sqlstate", None)
+        return exc.connection_invalidated or sqlstate in _TRANSIENT_SQLSTATES
+    return isinstance(exc, ConnectionError | TimeoutError)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or exc.__class__.__name__
+    return f"{exc.__class__.__name__}: {text}"[:1_000]

@@ -1,0 +1,51 @@
+"""From a stored event to the Kafka record that announces it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm.common.v1.envelope_pb2 import Envelope, TraceContext
+from crm_contracts import encode_envelope, to_timestamp
+from crm_eventstore import RecordedEvent
+
+__all__ = ["OutboundRecord", "outbound_record"]
+
+
+@dataclass(frozen=True)
+class OutboundRecord:
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def outbound_record(event: RecordedEvent, producer: str) -> OutboundRecord:
+    """The envelope of ``event`` keyed by its customer (or its stream, if it has none)."""
+    if event.topic is None:
+        raise ValueError(f"event {event.event_id} is internal: it has no topic")
+    meta = event.metadata
+    envelope = Envelope(
+        event_id=str(event.event_id),
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        occurred_at=to_timestamp(event.occurred_at),
+        recorded_at=to_timestamp(event.recorded_at),
+        producer=producer,
+        customer_key=event.customer_key,
+        correlation_id=meta.correlation_id,
+        causation_id=meta.causation_id,
+        trace=TraceContext(traceparent=meta.traceparent, tracestate=meta.tracestate),
+        stream_id=event.stream_id,
+        stream_version=event.stream_version,
+        position=event.global_position,
+        payload=event.payload,
+    )
+    headers = [("event-type", event.event_type.encode()), ("event-id", str(event.event_id).encode())]
+    if meta.traceparent:
+        headers.append(("traceparent", meta.traceparent.encode()))
+    if meta.tracestate:
+        headers.append(("tracestate", meta.tracestate.encode()))
+    if meta.correlation_id:
+        headers.append(("correlation-id", meta.correlation_id.encode()))
+    key = (event.customer_key or event.stream_id).encode()
+    return OutboundRecord(event.topic, key, encode_envelope(envelope), headers)

@@ -1,0 +1,196 @@
+"""The outbox relay: publishes committed events to Kafka, after commit, in order.
+
+One relay per service schema is the leader (a Postgres advisory lock held by
+its connection); others wait to take over. The leader repeatedly takes the
+oldest outbox entries, sends them, waits for Kafka's acknowledgement and only
+then deletes them. A crash at any point leaves the entries in the outbox, so
+they are sent again (at least once); consumers deduplicate by event id.
+
+The embedded broker keeps topics in memory. When the relay becomes leader, and
+now and then after, it compares what it has published with what the broker
+holds; a topic that is empty although we published to it is requeued whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crm_eventstore import Outbox, PendingEvent, create_engine
+from crm_messaging.envelopes import outbound_record
+from crm_messaging.metrics import (
+    OUTBOX_PENDING,
+    RELAY_BATCH_SECONDS,
+    RELAY_PUBLISHED,
+    RELAY_REPUBLISHED,
+)
+
+__all__ = ["OutboxRelay", "topic_is_empty"]
+
+log = logging.getLogger("crm.relay")
+
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtext('crm-outbox-relay:' || current_schema()))")
+_UNLOCK = text("SELECT pg_advisory_unlock(hashtext('crm-outbox-relay:' || current_schema()))")
+
+
+class OutboxRelay:
+    """Moves events from one service's outbox to Kafka."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        *,
+        producer_name: str,
+        bootstrap_servers: str,
+        batch_size: int = 1_000,
+        idle_interval: float = 0.01,
+        broker_check_interval: float = 30.0,
+    ) -> None:
+        self.engine = engine
+        self.producer = producer
+        self.producer_name = producer_name
+        self.bootstrap_servers = bootstrap_servers
+        self.batch_size = batch_size
+        self.idle_interval = idle_interval
+        self.broker_check_interval = broker_check_interval
+        self.is_leader = asyncio.Event()
+
+    async def run(self) -> None:
+        """Publish until cancelled, recovering from broker and database errors."""
+        while True:
+            try:
+                await self._lead_when_possible()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("relay failed; retrying in 1s")
+                self.is_leader.clear()
+                await asyncio.sleep(1.0)
+
+    async def _lead_when_possible(self) -> None:
+        async with self.engine.connect() as connection:
+            if not (await connection.execute(_TRY_LOCK)).scalar_one():
+                await connection.commit()
+                await asyncio.sleep(1.0)
+                return
+            await connection.commit()
+            try:
+                self.is_leader.set()
+                log.info("outbox relay is leader", extra={"producer": self.producer_name})
+                await self._publish_forever(Outbox(connection))
+            finally:
+                self.is_leader.clear()
+                await _release(connection)
+
+    async def _publish_forever(self, outbox: Outbox) -> None:
+        next_check = 0.0
+        while True:
+            if time.monotonic() >= next_check:
+                await self.republish_lost_topics(outbox)
+                next_check = time.monotonic() + self.broker_check_interval
+            if not await self.publish_batch(outbox):
+                OUTBOX_PENDING.labels(self.producer_name).set(0)
+                await asyncio.sleep(self.idle_interval)
+
+    async def publish_batch(self, outbox: Outbox) -> int:
+        """Publish the oldest outbox entries; return how many were published."""
+        pending = await outbox.fetch(self.batch_size)
+        await outbox.connection.commit()
+        if not pending:
+            return 0
+        started = time.perf_counter()
+        await self._send_all(pending)
+        await outbox.acknowledge([p.outbox_id for p in pending])
+        RELAY_BATCH_SECONDS.labels(self.producer_name).observe(time.perf_counter() - started)
+        for topic, count in Counter(p.event.topic for p in pending).items():
+            RELAY_PUBLISHED.labels(self.producer_name, topic or "").inc(count)
+        return len(pending)
+
+    async def _send_all(self, pending: Sequence[PendingEvent]) -> None:
+        # aiokafka keeps one batch in flight per partition, so records of one key
+        # are written in the order we send them.
+        deliveries = []
+        for entry in pending:
+            record = outbound_record(entry.event, self.producer_name)
+            deliveries.append(await self.producer.send(
+                record.topic, record.value, key=record.key, headers=record.headers))
+        await asyncio.gather(*deliveries)
+
+    async def republish_lost_topics(self, outbox: Outbox) -> list[str]:
+        """Requeue the history of every topic the broker has lost; return their names."""
+        lost = []
+        for topic, published in (await outbox.published_counts()).items():
+            if await topic_is_empty(self.bootstrap_servers, topic):
+                queued = await outbox.requeue_topic(topic)
+                RELAY_REPUBLISHED.labels(self.producer_name, topic).inc(queued)
+                log.warning(
+                    "broker has lost topic %s (we had published %d events): "
+                    "republishing %d events from the event store", topic, published, queued)
+                lost.append(topic)
+        return lost
+
+
+async def topic_is_empty(bootstrap_servers: str, topic: str) -> bool:
+    """Whether ``topic`` is missing or has never held a record, per the broker."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        if topic not in await consumer.topics():  # fetches fresh metadata
+            return True
+        partitions = consumer.partitions_for_topic(topic) or set()
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return bool(sum(ends.values()) == 0)
+    finally:
+        await consumer.stop()
+
+
+async def _release(connection: AsyncConnection) -> None:
+    try:
+        await connection.rollback()
+        await connection.execute(_UNLOCK)
+        await connection.commit()
+    except Exception:  # the connection is gone, and with it the session lock
+        log.debug("could not release relay lock explicitly", exc_info=True)
+
+
+async def _main(args: argparse.Namespace) -> None:
+    engine = create_engine(args.database_url, args.schema, pool_size=2)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=args.bootstrap_servers, acks="all", linger_ms=5,
+        enable_idempotence=False,
+    )
+    await producer.start()
+    try:
+        await OutboxRelay(engine, producer, producer_name=args.producer,
+                          bootstrap_servers=args.bootstrap_servers).run()
+    finally:
+        await producer.stop()
+        await engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run a relay on its own: ``python -m crm_messaging.relay --schema touchpoint ...``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--schema", required=True)
+    parser.add_argument("--bootstrap-servers", required=True)
+    parser.add_argument("--producer", required=True, help="service name put on envelopes")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    try:
+        asyncio.run(_main(args))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

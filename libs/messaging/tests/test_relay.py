@@ -1,0 +1,102 @@
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_contracts import decode_envelope
+from crm_devstack.broker import EmbeddedBroker
+from crm_devstack.ports import free_port
+from crm_eventstore import EventStore
+from crm_messaging import OutboxRelay
+
+from .factories import touchpoint_event
+from .kafka import create_topic, read_topic
+
+
+@asynccontextmanager
+async def running_relay(
+    engine: AsyncEngine, producer: AIOKafkaProducer, bootstrap: str
+) -> AsyncIterator[OutboxRelay]:
+    relay = OutboxRelay(engine, producer, producer_name="test", bootstrap_servers=bootstrap)
+    task = asyncio.create_task(relay.run())
+    try:
+        yield relay
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not await condition():
+            await asyncio.sleep(0.05)
+
+
+async def outbox_is_empty(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        return (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one() == 0
+
+
+async def test_relay_never_skips_a_position_held_by_a_slow_transaction(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_writer() -> None:
+        async with store.transaction() as uow:
+            await uow.append("slow-stream", [touchpoint_event(topic, "k-slow")])
+            holding.set()
+            await release.wait()
+
+    async with running_relay(engine, producer, kafka_bootstrap):
+        slow = asyncio.create_task(slow_writer())
+        await holding.wait()
+        for n in range(20):
+            for key in range(10):
+                await store.append(f"stream-{key}", [touchpoint_event(topic, f"k{key}", n)])
+        fast = await read_topic(kafka_bootstrap, topic, at_least=200)
+        assert len(fast) == 200, "later commits are published while a lower position is open"
+        release.set()
+        await slow
+        records = await read_topic(kafka_bootstrap, topic, at_least=201)
+        await wait_until(lambda: outbox_is_empty(engine))
+
+    envelopes = [decode_envelope(r.value) for r in records]
+    assert len({e.event_id for e in envelopes}) == len(envelopes) == 201
+    versions_by_key: dict[str, list[int]] = defaultdict(list)
+    for record, envelope in zip(records, envelopes, strict=True):
+        assert record.key == envelope.customer_key.encode()
+        versions_by_key[envelope.customer_key].append(envelope.stream_version)
+    assert versions_by_key["k-slow"] == [1]
+    assert all(v == sorted(v) for v in versions_by_key.values())
+
+
+async def test_relay_republishes_history_into_a_broker_that_lost_it(
+    store: EventStore, engine: AsyncEngine, topic_name: str,
+) -> None:
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    for generation in range(2):
+        broker = EmbeddedBroker(port)
+        broker.start()
+        try:
+            await create_topic(bootstrap, topic_name)
+            producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+            await producer.start()
+            try:
+                async with running_relay(engine, producer, bootstrap):
+                    await store.append(f"s-{generation}", [
+                        touchpoint_event(topic_name, f"k{i}", i) for i in range(5)])
+                    records = await read_topic(bootstrap, topic_name, at_least=5 * (generation + 1))
+            finally:
+                await producer.stop()
+        finally:
+            broker.stop()
+
+    streams = sorted(decode_envelope(r.value).stream_id for r in records)
+    assert streams == ["s-0"] * 5 + ["s-1"] * 5, "the fresh broker got the whole history"
