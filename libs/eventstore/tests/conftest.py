@@ -1,9 +1,8 @@
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from crm_eventstore import EVENT_STORE_MIGRATIONS, EventStore, create_engine, migrate
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @pytest.fixture

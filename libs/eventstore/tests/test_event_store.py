@@ -1,8 +1,7 @@
 import asyncio
 
 import pytest
-from sqlalchemy import text
-
+from crm_devstack.testing import sample_event as event
 from crm_eventstore import (
     ANY,
     NO_STREAM,
@@ -12,8 +11,7 @@ from crm_eventstore import (
     NewEvent,
     WrongExpectedVersion,
 )
-
-from .factories import event
+from sqlalchemy import text
 
 
 async def test_appended_events_read_back_in_stream_order(store: EventStore) -> None:

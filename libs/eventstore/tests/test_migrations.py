@@ -1,14 +1,15 @@
 from pathlib import Path
 
 import pytest
+from crm_eventstore import EVENT_STORE_MIGRATIONS, migrate
+from crm_eventstore.migrations import Migration, MigrationError, MigrationSet
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_eventstore import EVENT_STORE_MIGRATIONS, migrate
-from crm_eventstore.migrations import Migration, MigrationError, MigrationSet
 
-
-async def test_migrations_apply_once_and_are_recorded(engine: AsyncEngine, schema_name: str) -> None:
+async def test_migrations_apply_once_and_are_recorded(
+    engine: AsyncEngine, schema_name: str
+) -> None:
     again = await migrate(engine, schema_name, [EVENT_STORE_MIGRATIONS])
 
     async with engine.connect() as conn:

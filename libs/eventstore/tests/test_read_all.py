@@ -1,10 +1,8 @@
 import asyncio
 
 import pytest
-
+from crm_devstack.testing import sample_event as event
 from crm_eventstore import EventStore, ReadTimeout
-
-from .factories import event
 
 
 async def test_read_all_pages_through_every_event_in_position_order(store: EventStore) -> None:

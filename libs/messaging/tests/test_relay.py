@@ -1,20 +1,17 @@
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from crm_contracts import decode_envelope
 from crm_devstack.broker import EmbeddedBroker
 from crm_devstack.ports import free_port
+from crm_devstack.testing import create_topic, eventually, read_topic, touchpoint_event
 from crm_eventstore import EventStore
 from crm_messaging import OutboxRelay
-
-from .factories import touchpoint_event
-from .kafka import create_topic, read_topic
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @asynccontextmanager
@@ -28,12 +25,6 @@ async def running_relay(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(0.05)
 
 
 async def outbox_is_empty(engine: AsyncEngine) -> bool:
@@ -64,7 +55,7 @@ async def test_relay_never_skips_a_position_held_by_a_slow_transaction(
         release.set()
         await slow
         records = await read_topic(kafka_bootstrap, topic, at_least=201)
-        await wait_until(lambda: outbox_is_empty(engine))
+        await eventually(lambda: outbox_is_empty(engine))
 
     envelopes = [decode_envelope(r.value) for r in records]
     assert len({e.event_id for e in envelopes}) == len(envelopes) == 201

@@ -35,7 +35,7 @@ def _stack() -> Iterator[tuple[str, str]]:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-test-")))
         database_url = os.environ.get("CRM_TEST_DATABASE_URL")
         if not database_url:
-            log = stack.enter_context(open(root / "postgres.log", "wb"))  # noqa: SIM115
+            log = stack.enter_context(open(root / "postgres.log", "wb"))
             postgres = EmbeddedPostgres(root / "pg", free_port(), log=log)
             postgres.start()
             stack.callback(postgres.stop)

@@ -201,7 +201,8 @@ class Consumer:
                 delay = min(delay * 2, self.settings.backoff_max)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        headers = list(record.headers or ()) + [
+        headers = [
+            *(record.headers or ()),
             ("dlq.reason", reason.encode()),
             ("dlq.origin.topic", record.topic.encode()),
             ("dlq.origin.partition", str(record.partition).encode()),

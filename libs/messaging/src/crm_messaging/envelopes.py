@@ -40,7 +40,10 @@ def outbound_record(event: RecordedEvent, producer: str) -> OutboundRecord:
         position=event.global_position,
         payload=event.payload,
     )
-    headers = [("event-type", event.event_type.encode()), ("event-id", str(event.event_id).encode())]
+    headers = [
+        ("event-type", event.event_type.encode()),
+        ("event-id", str(event.event_id).encode()),
+    ]
     if meta.traceparent:
         headers.append(("traceparent", meta.traceparent.encode()))
     if meta.tracestate:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import text
-
 from crm_eventstore import MigrationSet, UnitOfWork
+from sqlalchemy import text
 
 __all__ = ["INBOX_MIGRATIONS", "claim"]
 

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from crm_eventstore import Outbox, PendingEvent, create_engine
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crm_eventstore import Outbox, PendingEvent, create_engine
 from crm_messaging.envelopes import outbound_record
 from crm_messaging.metrics import (
     OUTBOX_PENDING,
@@ -186,10 +187,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--producer", required=True, help="service name put on envelopes")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(args))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

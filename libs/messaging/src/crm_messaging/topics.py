@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-__all__ = ["ALL_TOPICS", "Topic", "TOPICS", "create_topics", "dead_letter_topic"]
+__all__ = ["ALL_TOPICS", "TOPICS", "Topic", "create_topics", "dead_letter_topic"]
 
 DLQ_SUFFIX = ".dlq"
 

@@ -1,0 +1,106 @@
+"""Encoding of the one Kafka message format: an Envelope around a catalogued payload."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from crm.common.v1.envelope_pb2 import Envelope
+from google.protobuf.message import DecodeError, Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from crm_contracts.catalogue import message_class
+from crm_contracts.errors import MalformedMessage
+
+__all__ = [
+    "decode_envelope",
+    "encode_envelope",
+    "from_timestamp",
+    "pack_payload",
+    "to_timestamp",
+    "unpack_payload",
+]
+
+# A full protobuf message name: lower-case package segments, then the message name.
+_FULL_NAME = re.compile(r"(?:[a-z_][a-z0-9_]*\.)+[A-Za-z_][A-Za-z0-9_]*")
+
+
+def encode_envelope(envelope: Envelope) -> bytes:
+    """Serialize an envelope; refuses one that :func:`decode_envelope` would reject."""
+    _check(envelope)
+    return envelope.SerializeToString(deterministic=True)
+
+
+def decode_envelope(data: bytes) -> Envelope:
+    """Parse and check an envelope; raises :class:`MalformedMessage` saying why not.
+
+    Unknown fields (from a newer envelope) are kept, not rejected. The payload is
+    left packed: see :func:`unpack_payload`.
+    """
+    envelope = Envelope()
+    try:
+        envelope.ParseFromString(data)
+    except DecodeError as error:
+        raise MalformedMessage("envelope", f"bytes are not a protobuf Envelope ({error})") from None
+    _check(envelope)
+    return envelope
+
+
+def unpack_payload(envelope: Envelope) -> Message:
+    """The envelope's payload as its catalogued message type.
+
+    Raises :class:`UnknownEventType` or :class:`MalformedMessage`.
+    """
+    cls = message_class(envelope.event_type)
+    try:
+        return cls.FromString(envelope.payload)
+    except DecodeError as error:
+        raise MalformedMessage(
+            envelope.event_type, f"payload of event {envelope.event_id} does not parse ({error})"
+        ) from None
+
+
+def pack_payload(message: Message) -> tuple[str, bytes]:
+    """``(event_type, payload)`` for an envelope; only catalogued events can be packed."""
+    event_type = message.DESCRIPTOR.full_name
+    message_class(event_type)
+    return event_type, message.SerializeToString(deterministic=True)
+
+
+def to_timestamp(moment: datetime) -> Timestamp:
+    """A protobuf Timestamp of a timezone-aware datetime; naive ones are refused."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: give it a timezone")
+    timestamp = Timestamp()
+    timestamp.FromDatetime(moment.astimezone(UTC))
+    return timestamp
+
+
+def from_timestamp(timestamp: Timestamp) -> datetime:
+    """A timezone-aware UTC datetime (microsecond precision: nanoseconds are truncated)."""
+    return timestamp.ToDatetime(tzinfo=UTC)
+
+
+def _check(envelope: Envelope) -> None:
+    reason = _contract_violation(envelope)
+    if reason is not None:
+        raise MalformedMessage("envelope", reason)
+
+
+def _contract_violation(envelope: Envelope) -> str | None:
+    if not _is_uuid(envelope.event_id):
+        return f"event_id {envelope.event_id!r} is not a UUID"
+    if not _FULL_NAME.fullmatch(envelope.event_type):
+        return f"event_type {envelope.event_type!r} is not a full protobuf message name"
+    if not envelope.HasField("occurred_at"):
+        return "occurred_at is missing"
+    return None
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,145 @@
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from crm_contracts import unpack_payload
+from crm_devstack.testing import envelope_bytes, eventually, read_topic
+from crm_eventstore import EventStore, UnitOfWork
+from crm_messaging import Consumer, ConsumerSettings, DeadLetter, InboundMessage, RetryLater
+from crm_messaging.topics import dead_letter_topic
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+Handler = Callable[[InboundMessage, UnitOfWork], Awaitable[None]]
+
+
+@pytest.fixture
+async def applied_table(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            "CREATE TABLE applied (event_id text PRIMARY KEY, kind text, times int NOT NULL)"))
+
+
+async def record_application(message: InboundMessage, uow: UnitOfWork) -> None:
+    """A handler whose state shows how often each event was applied."""
+    kind = unpack_payload(message.envelope).type  # type: ignore[attr-defined]
+    if kind == "poison":
+        raise DeadLetter("touchpoint of kind 'poison' is not allowed")
+    if kind == "crash":
+        raise ValueError("handler bug")
+    await uow.connection.execute(text(
+        "INSERT INTO applied VALUES (:id, :kind, 1)"
+        " ON CONFLICT (event_id) DO UPDATE SET times = applied.times + 1"),
+        {"id": message.event_id, "kind": kind})
+
+
+async def applied(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT kind, times FROM applied"))
+        return {kind: times for kind, times in rows}
+
+
+@asynccontextmanager
+async def consuming(
+    bootstrap: str, topic: str, store: EventStore, producer: AIOKafkaProducer,
+    handler: Handler = record_application, group: str = "test-group",
+) -> AsyncIterator[Consumer]:
+    consumer = Consumer(
+        bootstrap_servers=bootstrap, group_id=group, topics=[topic], handler=handler,
+        store=store, producer=producer,
+        settings=ConsumerSettings(backoff_initial=0.01, poll_timeout_ms=100),
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield consumer
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, 15)
+
+
+async def send(producer: AIOKafkaProducer, topic: str, *values: bytes) -> None:
+    for value in values:
+        await producer.send_and_wait(topic, value, key=b"c-1")
+
+
+@pytest.mark.usefixtures("applied_table")
+async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_rest_processed(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    await send(producer, topic, envelope_bytes("first"), b"\x00not an envelope",
+               envelope_bytes("poison"), envelope_bytes("crash"), envelope_bytes("last"))
+
+    async with consuming(kafka_bootstrap, topic, store, producer):
+        await eventually(lambda: _has(engine, "last"))
+
+    assert await applied(engine) == {"first": 1, "last": 1}
+    dead = await read_topic(kafka_bootstrap, dead_letter_topic(topic), at_least=3)
+    reasons = [dict(r.headers)["dlq.reason"].decode() for r in dead]
+    assert len(dead) == 3
+    assert reasons[0].startswith("undecodable envelope")
+    assert "not allowed" in reasons[1]
+    assert "ValueError: handler bug" in reasons[2]
+    origin = dict(dead[0].headers)
+    assert origin["dlq.origin.topic"] == topic.encode()
+    assert origin["dlq.consumer.group"] == b"test-group"
+    assert dead[0].value == b"\x00not an envelope"
+
+
+@pytest.mark.usefixtures("applied_table")
+async def test_a_redelivered_message_changes_nothing(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    twice = envelope_bytes("again", event_id="0b7f3c1e-0000-4000-8000-000000000001")
+    await send(producer, topic, twice, envelope_bytes("between"), twice)
+
+    async with consuming(kafka_bootstrap, topic, store, producer):
+        await eventually(lambda: _has(engine, "between"))
+    async with consuming(kafka_bootstrap, topic, store, producer, group="test-group"):
+        await send(producer, topic, twice, envelope_bytes("after"))
+        await eventually(lambda: _has(engine, "after"))
+
+    assert await applied(engine) == {"again": 1, "between": 1, "after": 1}
+
+
+@pytest.mark.usefixtures("applied_table")
+async def test_transient_failures_are_retried_with_backoff_then_succeed(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    failures = {"left": 2}
+
+    async def flaky(message: InboundMessage, uow: UnitOfWork) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RetryLater("database briefly unavailable")
+        await record_application(message, uow)
+
+    await send(producer, topic, envelope_bytes("flaky"))
+    async with consuming(kafka_bootstrap, topic, store, producer, handler=flaky):
+        await eventually(lambda: _has(engine, "flaky"))
+
+    assert await applied(engine) == {"flaky": 1}
+    assert await read_topic(kafka_bootstrap, dead_letter_topic(topic), timeout=0) == []
+
+
+@pytest.mark.usefixtures("applied_table")
+async def test_retries_are_bounded_and_end_in_the_dead_letter_topic(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    async def always_down(message: InboundMessage, uow: UnitOfWork) -> None:
+        raise RetryLater("downstream is down")
+
+    await send(producer, topic, envelope_bytes("doomed"))
+    async with consuming(kafka_bootstrap, topic, store, producer, handler=always_down):
+        dead = await read_topic(kafka_bootstrap, dead_letter_topic(topic), at_least=1)
+
+    assert dict(dead[0].headers)["dlq.reason"].startswith(b"gave up after 5 attempts")
+
+
+async def _has(engine: AsyncEngine, kind: str) -> bool:
+    return kind in await applied(engine)
