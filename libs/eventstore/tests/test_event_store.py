@@ -9,6 +9,7 @@ from crm_eventstore import (
     EventMetadata,
     EventStore,
     NewEvent,
+    StreamAppend,
     WrongExpectedVersion,
 )
 from sqlalchemy import text
@@ -125,3 +126,20 @@ async def test_outbox_rows_are_written_only_for_published_events_in_the_same_tra
 
     assert queued == [appended[0].global_position, appended[2].global_position]
     assert events == 3
+
+
+async def test_one_call_may_append_to_a_stream_several_times(store: EventStore) -> None:
+    async with store.transaction() as uow:
+        appended = await uow.append_streams([
+            StreamAppend("s", [event(1)], NO_STREAM),
+            StreamAppend("other", [event(2)]),
+            StreamAppend("s", [event(3), event(4)], 1),
+            StreamAppend("s", [event(5)]),
+        ])
+
+    assert [(a.stream_id, a.stream_version) for a in appended] == [
+        ("s", 1), ("other", 1), ("s", 2), ("s", 3), ("s", 4)]
+    with pytest.raises(WrongExpectedVersion):
+        async with store.transaction() as uow:
+            await uow.append_streams([StreamAppend("t", [event()], NO_STREAM),
+                                      StreamAppend("t", [event()], 5)])

@@ -246,23 +246,39 @@ async def _wait_finished(connection: AsyncConnection, xids: list[Any], timeout: 
 
 
 def _append_parameters(appends: Sequence[StreamAppend]) -> dict[str, list[Any]]:
+    """Column arrays for the append statement, one entry per event.
+
+    A stream may appear in several appends of one call: its events are numbered
+    on from the first append's expected version, and a later exact expectation
+    must agree with what the earlier appends of the call already wrote.
+    """
     columns: dict[str, list[Any]] = {name: [] for name in (
         "stream_ids", "ords", "expected", "event_ids", "event_types", "schema_versions",
         "payloads", "customer_keys", "topics", "occurred", "correlation", "causation",
         "traceparents", "tracestates")}
+    first_expected: dict[str, int] = {}
+    written: dict[str, int] = {}
     for append in appends:
-        for ordinal, event in enumerate(append.events, start=1):
+        stream = append.stream_id
+        base = first_expected.setdefault(stream, int(append.expected_version))
+        already = written.get(stream, 0)
+        if already and append.expected_version != ANY and (
+            base == ANY or append.expected_version != base + already
+        ):
+            raise WrongExpectedVersion(stream, append.expected_version, None)
+        for ordinal, event in enumerate(append.events, start=already + 1):
             meta = event.metadata
             for name, value in (
-                ("stream_ids", append.stream_id), ("ords", ordinal),
-                ("expected", int(append.expected_version)), ("event_ids", event.event_id),
-                ("event_types", event.event_type), ("schema_versions", event.schema_version),
-                ("payloads", event.payload), ("customer_keys", event.customer_key),
-                ("topics", event.topic), ("occurred", event.occurred_at),
-                ("correlation", meta.correlation_id), ("causation", meta.causation_id),
-                ("traceparents", meta.traceparent), ("tracestates", meta.tracestate),
+                ("stream_ids", stream), ("ords", ordinal), ("expected", base),
+                ("event_ids", event.event_id), ("event_types", event.event_type),
+                ("schema_versions", event.schema_version), ("payloads", event.payload),
+                ("customer_keys", event.customer_key), ("topics", event.topic),
+                ("occurred", event.occurred_at), ("correlation", meta.correlation_id),
+                ("causation", meta.causation_id), ("traceparents", meta.traceparent),
+                ("tracestates", meta.tracestate),
             ):
                 columns[name].append(value)
+        written[stream] = already + len(append.events)
     return columns
 
 
