@@ -50,7 +50,7 @@ async def test_relay_killed_mid_publish_delivers_everything_and_effects_happen_o
     relay.wait()
     on_kafka_at_kill = await end_offset_total(kafka_bootstrap, topic)
     left_in_outbox = await scalar(engine, "SELECT count(*) FROM outbox")
-    assert 0 < left_in_outbox, "the kill must land mid-publish for this test to mean anything"
+    assert left_in_outbox > 0, "the kill must land mid-publish for this test to mean anything"
 
     relay = start_relay(postgres_url, schema_name, kafka_bootstrap)
     try:

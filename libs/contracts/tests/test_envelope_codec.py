@@ -8,6 +8,9 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from crm.common.v1.types_pb2 import IDENTIFIER_TYPE_EMAIL, Identifier, Money
 from crm.profiles.v1.profiles_pb2 import ProfileCreated
 from crm.touchpoints.v1.touchpoints_pb2 import (
@@ -28,8 +31,6 @@ from crm_contracts import (
     to_timestamp,
     unpack_payload,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 OCCURRED = datetime(2025, 3, 14, 9, 26, 53, 589_793, tzinfo=UTC)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from google.protobuf.message import Message
+
 from crm.common.v1 import envelope_pb2, types_pb2
 from crm.profiles.v1 import profiles_pb2
 from crm.touchpoints.v1 import touchpoints_pb2
@@ -14,7 +16,6 @@ from crm_contracts import (
     is_event,
     message_class,
 )
-from google.protobuf.message import Message
 
 DOCUMENTED_EVENTS = [
     touchpoints_pb2.TouchpointRecorded,

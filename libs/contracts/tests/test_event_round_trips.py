@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from contracts_messages import all_messages, messages, populated, widest_oneof
-from crm_contracts import event_types, generated_files, message_class
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from crm_contracts import event_types, generated_files, message_class
 
 EVENT_TYPES = event_types()
 ALL_MESSAGES = sorted(all_messages(generated_files()), key=lambda d: d.full_name)

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from contracts_messages import all_messages
-from crm_contracts import generated_files
 from google.protobuf.descriptor import EnumDescriptor, FileDescriptor
+
+from crm_contracts import generated_files
 
 FILES = generated_files()
 MESSAGES = list(all_messages(FILES))

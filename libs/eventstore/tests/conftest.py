@@ -1,8 +1,9 @@
 from collections.abc import AsyncIterator
 
 import pytest
-from crm_eventstore import EVENT_STORE_MIGRATIONS, EventStore, create_engine, migrate
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_eventstore import EVENT_STORE_MIGRATIONS, EventStore, create_engine, migrate
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 import asyncio
 
 import pytest
+from sqlalchemy import text
+
 from crm_devstack.testing import sample_event as event
 from crm_eventstore import (
     ANY,
@@ -12,7 +14,6 @@ from crm_eventstore import (
     StreamAppend,
     WrongExpectedVersion,
 )
-from sqlalchemy import text
 
 
 async def test_appended_events_read_back_in_stream_order(store: EventStore) -> None:

@@ -1,10 +1,11 @@
 from pathlib import Path
 
 import pytest
-from crm_eventstore import EVENT_STORE_MIGRATIONS, migrate
-from crm_eventstore.migrations import Migration, MigrationError, MigrationSet
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_eventstore import EVENT_STORE_MIGRATIONS, migrate
+from crm_eventstore.migrations import Migration, MigrationError, MigrationSet
 
 
 async def test_migrations_apply_once_and_are_recorded(

@@ -1,6 +1,7 @@
 import asyncio
 
 import pytest
+
 from crm_devstack.testing import sample_event as event
 from crm_eventstore import EventStore, ReadTimeout
 

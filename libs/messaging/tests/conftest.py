@@ -2,10 +2,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from crm_devstack.testing import create_topic
 from crm_eventstore import EVENT_STORE_MIGRATIONS, EventStore, create_engine, migrate
 from crm_messaging import INBOX_MIGRATIONS
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @pytest.fixture

@@ -4,13 +4,14 @@ from contextlib import asynccontextmanager
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from crm_contracts import unpack_payload
 from crm_devstack.testing import envelope_bytes, eventually, read_topic
 from crm_eventstore import EventStore, UnitOfWork
 from crm_messaging import Consumer, ConsumerSettings, DeadLetter, InboundMessage, RetryLater
 from crm_messaging.topics import dead_letter_topic
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 Handler = Callable[[InboundMessage, UnitOfWork], Awaitable[None]]
 

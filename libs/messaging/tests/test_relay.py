@@ -4,14 +4,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from crm_contracts import decode_envelope
 from crm_devstack.broker import EmbeddedBroker
 from crm_devstack.ports import free_port
 from crm_devstack.testing import create_topic, eventually, read_topic, touchpoint_event
 from crm_eventstore import EventStore
 from crm_messaging import OutboxRelay
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @asynccontextmanager

@@ -8,7 +8,6 @@ Every Kafka message is an :class:`Envelope` whose payload is a catalogued event:
 """
 
 from crm.common.v1.envelope_pb2 import Envelope, TraceContext
-
 from crm_contracts.catalogue import event_types, generated_files, is_event, message_class
 from crm_contracts.envelopes import (
     decode_envelope,

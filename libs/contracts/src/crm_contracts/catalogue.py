@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from functools import cache
 from types import MappingProxyType
 
-import crm
-from crm.common.v1 import options_pb2
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FileDescriptor
 from google.protobuf.message import Message
 
+import crm
+from crm.common.v1 import options_pb2
 from crm_contracts.errors import UnknownEventType
 
 __all__ = ["event_types", "generated_files", "is_event", "message_class"]

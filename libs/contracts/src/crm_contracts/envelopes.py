@@ -6,10 +6,10 @@ import re
 import uuid
 from datetime import UTC, datetime
 
-from crm.common.v1.envelope_pb2 import Envelope
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crm.common.v1.envelope_pb2 import Envelope
 from crm_contracts.catalogue import message_class
 from crm_contracts.errors import MalformedMessage
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
 from crm.common.v1.envelope_pb2 import Envelope
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_contracts import encode_envelope, pack_payload, to_timestamp

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
 from crm.common.v1.envelope_pb2 import Envelope
 from crm_contracts import ContractError, decode_envelope
 from crm_eventstore import EventStore, UnitOfWork
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
 from crm_messaging.errors import DeadLetter, RetryLater
 from crm_messaging.inbox import claim
 from crm_messaging.metrics import CONSUMER_LAG, CONSUMER_MESSAGES

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from crm_eventstore import MigrationSet, UnitOfWork
 from sqlalchemy import text
+
+from crm_eventstore import MigrationSet, UnitOfWork
 
 __all__ = ["INBOX_MIGRATIONS", "claim"]
 

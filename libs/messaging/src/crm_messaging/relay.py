@@ -22,10 +22,10 @@ from collections import Counter
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from crm_eventstore import Outbox, PendingEvent, create_engine
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crm_eventstore import Outbox, PendingEvent, create_engine
 from crm_messaging.envelopes import outbound_record
 from crm_messaging.metrics import (
     OUTBOX_PENDING,
