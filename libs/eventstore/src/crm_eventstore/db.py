@@ -39,6 +39,8 @@ def create_engine(url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per checkout. A connection that died is
+        # reported as a transient error, which callers retry (the consumer kit does).
+        pool_recycle=1800,
         connect_args={"server_settings": {"search_path": schema, "application_name": schema}},
     )

@@ -183,6 +183,8 @@ class EventStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # One statement is atomic on its own: lone appends skip BEGIN and COMMIT.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
@@ -193,9 +195,9 @@ class EventStore:
     async def append(
         self, stream_id: str, events: Sequence[NewEvent], expected_version: int = ANY
     ) -> list[AppendedEvent]:
-        """Append in a transaction of its own."""
-        async with self.transaction() as uow:
-            return await uow.append(stream_id, events, expected_version)
+        """Append in a transaction of its own (a single statement, so one round trip)."""
+        async with self._autocommit.connect() as connection:
+            return await UnitOfWork(connection).append(stream_id, events, expected_version)
 
     async def read_stream(
         self, stream_id: str, after_version: int = 0, limit: int = 10_000

@@ -1,0 +1,57 @@
+# Entry points. Every target installs what it needs: a fresh clone needs only
+# python3 (3.11+) and make. Tools go to .tools/, the workspace to .venv/.
+PYTHON      ?= python3
+UV_VERSION  := 0.13.9
+UV          := .tools/bin/uv
+VENV        := .venv
+BIN         := $(VENV)/bin
+COMPOSE     ?= docker compose
+
+.PHONY: setup run test lint proto bench up down logs clean help
+
+help:
+	@echo "make setup  install uv and the locked workspace into .venv (idempotent)"
+	@echo "make run    start Postgres, the Kafka broker and every service locally"
+	@echo "make test   run the whole test suite against real Postgres and Kafka"
+	@echo "make lint   ruff + mypy --strict on libs/ and services/"
+	@echo "make proto  regenerate Python code and stubs from proto/"
+	@echo "make bench  run the benchmarks; JSON and a table in bench-results/"
+	@echo "make up / down / logs   the docker compose stack"
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+setup: $(VENV)/.synced
+
+run: setup
+	$(BIN)/python -m crm_devstack run
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy libs/*/src services/*/src proto/generate.py
+
+proto: setup
+	$(BIN)/python proto/generate.py
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+up:
+	$(COMPOSE) up -d --build
+
+down:
+	$(COMPOSE) down
+
+logs:
+	$(COMPOSE) logs -f
+
+clean:
+	rm -rf .venv .tools .data bench-results

@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` runs them all against a fresh embedded stack."""

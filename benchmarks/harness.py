@@ -1,0 +1,106 @@
+"""What every benchmark shares: the embedded stack, measurements and the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from crm_devstack.broker import EmbeddedBroker
+from crm_devstack.ports import free_port
+from crm_devstack.postgres import EmbeddedPostgres
+
+
+@dataclass(frozen=True)
+class Stack:
+    database_url: str
+    bootstrap_servers: str
+
+
+@contextmanager
+def embedded_stack() -> Iterator[Stack]:
+    """A fresh Postgres and broker in a temporary directory, stopped afterwards."""
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-bench-")))
+        postgres = EmbeddedPostgres(root / "pg", free_port())
+        postgres.start()
+        stack.callback(postgres.stop)
+        broker = EmbeddedBroker(free_port())
+        broker.start()
+        stack.callback(broker.stop)
+        yield Stack(postgres.url, broker.bootstrap_servers)
+
+
+@dataclass
+class Measurement:
+    """One figure, and the baseline it is compared with (if any)."""
+
+    group: str
+    name: str
+    value: float
+    unit: str
+    baseline: str | None = None
+    baseline_value: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.baseline_value:
+            return None
+        return self.value / self.baseline_value
+
+
+@dataclass
+class Report:
+    measurements: list[Measurement] = field(default_factory=list)
+
+    def add(self, measurement: Measurement) -> None:
+        self.measurements.append(measurement)
+        print("  " + _row(measurement), flush=True)
+
+    def write(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "results.json"
+        path.write_text(json.dumps({
+            "recorded_at": datetime.now(UTC).isoformat(),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "platform": platform.platform()},
+            "measurements": [asdict(m) | {"ratio": m.ratio} for m in self.measurements],
+        }, indent=2))
+        (directory / "results.txt").write_text(self.table())
+        return path
+
+    def table(self) -> str:
+        header = f"{'benchmark':<58} {'value':>14}  {'vs baseline':<40}"
+        lines = [header, "-" * len(header)]
+        lines += [_row(m) for m in self.measurements]
+        return "\n".join(lines) + "\n"
+
+
+def _row(m: Measurement) -> str:
+    value = f"{m.value:,.1f} {m.unit}"
+    versus = ""
+    if m.baseline and m.ratio is not None:
+        versus = f"{m.ratio:.2f}x of {m.baseline} ({m.baseline_value:,.1f})"
+    label = f"{m.group}: {m.name}"
+    return f"{label:<58} {value:>14}  {versus:<40}" + (f"  {m.note}" if m.note else "")
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.started
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
