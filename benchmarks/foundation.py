@@ -41,8 +41,9 @@ TOPIC = "bench.relay"
 
 
 def _event(n: int, topic: str | None = None) -> NewEvent:
-    event_type, payload = pack_payload(TouchpointRecorded(
-        event_id=str(uuid.uuid4()), type="page_view", traits={"city": "Lyon"}))
+    event_type, payload = pack_payload(
+        TouchpointRecorded(event_id=str(uuid.uuid4()), type="page_view", traits={"city": "Lyon"})
+    )
     return NewEvent(event_type, payload, NOW, topic=topic, customer_key=f"customer-{n % 997}")
 
 
@@ -73,19 +74,40 @@ async def _raw_asyncpg(stack: Stack, report: Report) -> None:
     with Timer() as t:
         for row in rows[:SINGLE]:
             await conn.execute(_RAW_INSERT, *row)
-    report.add(Measurement("postgres", "raw asyncpg insert, 1 row per commit", rate(SINGLE, t.seconds), "rows/s"))
-    pool = await asyncpg.create_pool(stack.database_url, min_size=CONCURRENT_WRITERS,
-                                     max_size=CONCURRENT_WRITERS,
-                                     server_settings={"search_path": "raw"})
-    batch = rows[SINGLE:SINGLE * 2]
+    report.add(
+        Measurement(
+            "postgres", "raw asyncpg insert, 1 row per commit", rate(SINGLE, t.seconds), "rows/s"
+        )
+    )
+    pool = await asyncpg.create_pool(
+        stack.database_url,
+        min_size=CONCURRENT_WRITERS,
+        max_size=CONCURRENT_WRITERS,
+        server_settings={"search_path": "raw"},
+    )
+    batch = rows[SINGLE : SINGLE * 2]
     with Timer() as t:
         await _in_parallel(CONCURRENT_WRITERS, batch, lambda row: pool.execute(_RAW_INSERT, *row))
-    report.add(Measurement("postgres", f"raw asyncpg insert, 1 row per commit, {CONCURRENT_WRITERS} writers", rate(len(batch), t.seconds), "rows/s"))
+    report.add(
+        Measurement(
+            "postgres",
+            f"raw asyncpg insert, 1 row per commit, {CONCURRENT_WRITERS} writers",
+            rate(len(batch), t.seconds),
+            "rows/s",
+        )
+    )
     with Timer() as t:
         for start in range(SINGLE * 2, BATCHED, BATCH_SIZE):
             async with conn.transaction():
-                await conn.executemany(_RAW_INSERT, rows[start:start + BATCH_SIZE])
-    report.add(Measurement("postgres", f"raw asyncpg executemany, {BATCH_SIZE} rows per commit", rate(BATCHED - SINGLE * 2, t.seconds), "rows/s"))
+                await conn.executemany(_RAW_INSERT, rows[start : start + BATCH_SIZE])
+    report.add(
+        Measurement(
+            "postgres",
+            f"raw asyncpg executemany, {BATCH_SIZE} rows per commit",
+            rate(BATCHED - SINGLE * 2, t.seconds),
+            "rows/s",
+        )
+    )
     await pool.close()
     await conn.close()
 
@@ -106,13 +128,34 @@ async def _store_single(store: EventStore, report: Report) -> None:
         for n, event in enumerate(events):
             await store.append(f"single-{n}", [event], 0)
     raw = "raw asyncpg insert, 1 row per commit"
-    report.add(Measurement("event store", "append 1 event per transaction", rate(SINGLE, t.seconds), "events/s", raw, _baseline(report, raw)))
+    report.add(
+        Measurement(
+            "event store",
+            "append 1 event per transaction",
+            rate(SINGLE, t.seconds),
+            "events/s",
+            raw,
+            _baseline(report, raw),
+        )
+    )
     events = [_event(n) for n in range(SINGLE)]
     with Timer() as t:
-        await _in_parallel(CONCURRENT_WRITERS, list(enumerate(events)),
-                           lambda item: store.append(f"conc-{item[0]}", [item[1]], 0))
+        await _in_parallel(
+            CONCURRENT_WRITERS,
+            list(enumerate(events)),
+            lambda item: store.append(f"conc-{item[0]}", [item[1]], 0),
+        )
     raw = f"raw asyncpg insert, 1 row per commit, {CONCURRENT_WRITERS} writers"
-    report.add(Measurement("event store", f"append 1 event per transaction, {CONCURRENT_WRITERS} writers", rate(SINGLE, t.seconds), "events/s", raw, _baseline(report, raw)))
+    report.add(
+        Measurement(
+            "event store",
+            f"append 1 event per transaction, {CONCURRENT_WRITERS} writers",
+            rate(SINGLE, t.seconds),
+            "events/s",
+            raw,
+            _baseline(report, raw),
+        )
+    )
 
 
 async def _store_batched(store: EventStore, report: Report) -> None:
@@ -121,11 +164,23 @@ async def _store_batched(store: EventStore, report: Report) -> None:
     with Timer() as t:
         for start in range(0, total, BATCH_SIZE):
             async with store.transaction() as uow:
-                await uow.append_streams([
-                    StreamAppend(f"batch-{start + i}", [e], 0)
-                    for i, e in enumerate(events[start:start + BATCH_SIZE])])
+                await uow.append_streams(
+                    [
+                        StreamAppend(f"batch-{start + i}", [e], 0)
+                        for i, e in enumerate(events[start : start + BATCH_SIZE])
+                    ]
+                )
     raw = f"raw asyncpg executemany, {BATCH_SIZE} rows per commit"
-    report.add(Measurement("event store", f"append {BATCH_SIZE} streams per transaction", rate(total, t.seconds), "events/s", raw, _baseline(report, raw)))
+    report.add(
+        Measurement(
+            "event store",
+            f"append {BATCH_SIZE} streams per transaction",
+            rate(total, t.seconds),
+            "events/s",
+            raw,
+            _baseline(report, raw),
+        )
+    )
 
 
 async def _relay(stack: Stack, report: Report) -> None:
@@ -133,8 +188,9 @@ async def _relay(stack: Stack, report: Report) -> None:
     await admin.start()
     await admin.create_topics([NewTopic(TOPIC, 6, 1), NewTopic("bench.raw", 6, 1)])
     await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, acks="all",
-                                linger_ms=5, enable_idempotence=False)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=stack.bootstrap_servers, acks="all", linger_ms=5, enable_idempotence=False
+    )
     await producer.start()
     store = await _store(stack, "bench_relay")
     await _fill_outbox(store)
@@ -142,20 +198,33 @@ async def _relay(stack: Stack, report: Report) -> None:
         pending = await Outbox(conn).fetch(RELAYED)
     records = [outbound_record(p.event, "bench") for p in pending]
     with Timer() as t:
-        deliveries = [await producer.send("bench.raw", r.value, key=r.key, headers=r.headers)
-                      for r in records]
+        deliveries = [
+            await producer.send("bench.raw", r.value, key=r.key, headers=r.headers) for r in records
+        ]
         await asyncio.gather(*deliveries)
     raw_rate = rate(len(records), t.seconds)
-    report.add(Measurement("kafka", "raw aiokafka produce (same envelopes, pipelined)", raw_rate, "msg/s"))
+    report.add(
+        Measurement("kafka", "raw aiokafka produce (same envelopes, pipelined)", raw_rate, "msg/s")
+    )
 
-    relay = OutboxRelay(store.engine, producer, producer_name="bench",
-                        bootstrap_servers=stack.bootstrap_servers)
+    relay = OutboxRelay(
+        store.engine, producer, producer_name="bench", bootstrap_servers=stack.bootstrap_servers
+    )
     with Timer() as t:
         async with store.engine.connect() as conn:
             outbox = Outbox(conn)
             while await relay.publish_batch(outbox):
                 pass
-    report.add(Measurement("relay", "outbox -> Kafka, published and acknowledged", rate(RELAYED, t.seconds), "events/s", "raw aiokafka produce", raw_rate))
+    report.add(
+        Measurement(
+            "relay",
+            "outbox -> Kafka, published and acknowledged",
+            rate(RELAYED, t.seconds),
+            "events/s",
+            "raw aiokafka produce",
+            raw_rate,
+        )
+    )
     await producer.stop()
     await store.engine.dispose()
 
@@ -163,9 +232,12 @@ async def _relay(stack: Stack, report: Report) -> None:
 async def _fill_outbox(store: EventStore) -> None:
     for start in range(0, RELAYED, BATCH_SIZE):
         async with store.transaction() as uow:
-            await uow.append_streams([
-                StreamAppend(f"relay-{start + i}", [_event(start + i, TOPIC)])
-                for i in range(BATCH_SIZE)])
+            await uow.append_streams(
+                [
+                    StreamAppend(f"relay-{start + i}", [_event(start + i, TOPIC)])
+                    for i in range(BATCH_SIZE)
+                ]
+            )
     async with store.engine.connect() as conn:
         count = (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
     assert count == RELAYED, count

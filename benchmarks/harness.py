@@ -68,12 +68,20 @@ class Report:
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / "results.json"
-        path.write_text(json.dumps({
-            "recorded_at": datetime.now(UTC).isoformat(),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "platform": platform.platform()},
-            "measurements": [asdict(m) | {"ratio": m.ratio} for m in self.measurements],
-        }, indent=2))
+        path.write_text(
+            json.dumps(
+                {
+                    "recorded_at": datetime.now(UTC).isoformat(),
+                    "machine": {
+                        "cpus": os.cpu_count(),
+                        "python": platform.python_version(),
+                        "platform": platform.platform(),
+                    },
+                    "measurements": [asdict(m) | {"ratio": m.ratio} for m in self.measurements],
+                },
+                indent=2,
+            )
+        )
         (directory / "results.txt").write_text(self.table())
         return path
 
