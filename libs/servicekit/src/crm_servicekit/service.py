@@ -1,0 +1,70 @@
+"""A service's definition and its command line: ``python -m crm_<service> serve|migrate``.
+
+Every service declares the same things (name, settings, migrations, app) and is
+run the same way by ``make run``, docker compose and the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+
+from crm_eventstore import EVENT_STORE_MIGRATIONS, MigrationSet, create_engine, migrate
+from crm_messaging import INBOX_MIGRATIONS
+from crm_servicekit.apikeys.store import API_KEYS_MIGRATIONS
+from crm_servicekit.logging import configure_logging
+from crm_servicekit.runner import serve
+from crm_servicekit.settings import ServiceSettings
+
+__all__ = ["ServiceDefinition", "run_service"]
+
+SHARED_MIGRATIONS: tuple[MigrationSet, ...] = (
+    EVENT_STORE_MIGRATIONS, INBOX_MIGRATIONS, API_KEYS_MIGRATIONS,
+)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """What a service is: its settings type, its own migrations and how to build its app."""
+
+    name: str
+    settings_type: type[ServiceSettings]
+    build_app: Callable[[ServiceSettings], FastAPI]
+    migrations: Sequence[MigrationSet] = field(default=())
+
+    def all_migrations(self) -> list[MigrationSet]:
+        """The shared mechanisms' tables first, then the service's own."""
+        return [*SHARED_MIGRATIONS, *self.migrations]
+
+    def load_settings(self) -> ServiceSettings:
+        """Settings from the environment (the settings type supplies the defaults)."""
+        return self.settings_type()  # type: ignore[call-arg]  # required fields come from env
+
+    async def migrate(self, settings: ServiceSettings) -> list[str]:
+        """Apply every pending migration to the service's schema."""
+        engine = create_engine(settings.database_url, settings.db_schema, pool_size=1)
+        try:
+            return await migrate(engine, settings.db_schema, self.all_migrations())
+        finally:
+            await engine.dispose()
+
+
+def run_service(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
+    """The command line of a service: ``serve`` (default) or ``migrate``."""
+    parser = argparse.ArgumentParser(prog=f"python -m crm_{definition.name}")
+    parser.add_argument("command", nargs="?", default="serve", choices=("serve", "migrate"))
+    args = parser.parse_args(argv)
+    settings = definition.load_settings()
+    configure_logging(settings.service_name, settings.log_level)
+    if args.command == "migrate":
+        applied = asyncio.run(definition.migrate(settings))
+        print(f"{definition.name}: {len(applied)} migration(s) applied to schema "
+              f"{settings.db_schema}: {', '.join(applied) or 'none pending'}", file=sys.stderr)
+        return 0
+    serve(definition.build_app(settings), settings)
+    return 0

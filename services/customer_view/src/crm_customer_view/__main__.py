@@ -1,0 +1,14 @@
+"""``python -m crm_customer_view [serve|migrate]``."""
+
+import sys
+
+from crm_customer_view.bootstrap import SERVICE
+from crm_servicekit.service import run_service
+
+
+def main() -> None:
+    sys.exit(run_service(SERVICE))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+"""``python -m crm_segmentation [serve|migrate]``."""
+
+import sys
+
+from crm_segmentation.bootstrap import SERVICE
+from crm_servicekit.service import run_service
+
+
+def main() -> None:
+    sys.exit(run_service(SERVICE))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""The composition root of the segmentation service: the one place that wires it together."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from crm_segmentation.settings import SegmentationSettings
+from crm_servicekit import ServiceSettings, create_app
+from crm_servicekit.relay_worker import outbox_relay
+from crm_servicekit.service import ServiceDefinition
+
+__all__ = ["SERVICE", "build_app"]
+
+
+def build_app(settings: ServiceSettings) -> FastAPI:
+    """The segmentation service's app: its routes, and the workers it runs."""
+    return create_app(settings, workers=[outbox_relay])
+
+
+SERVICE = ServiceDefinition(
+    name="segmentation", settings_type=SegmentationSettings, build_app=build_app
+)
