@@ -2,7 +2,10 @@
 
 ``CRM_DATA_DIR`` (default ``.data``) holds everything the local stack writes:
 ``postgres/`` (the cluster), ``logs/`` (Postgres and broker logs) and
-``bootstrap-api-key`` (the generated key, when none was given). If
+``bootstrap-api-key`` (the generated key, when none was given).
+``POSTGRES_PORT`` (5432) and ``KAFKA_PORT`` (9092) place the embedded servers;
+``CRM_PORT_OFFSET`` (0) shifts every service port (8001-8005) to run a second
+stack beside the first. If
 ``DATABASE_URL`` or ``KAFKA_BOOTSTRAP_SERVERS`` is set, that server is used and
 the embedded one is not started.
 """
@@ -25,6 +28,7 @@ class LocalConfig:
     external_database_url: str | None
     external_kafka: str | None
     bootstrap_api_key: str | None
+    port_offset: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> LocalConfig:
@@ -35,4 +39,5 @@ class LocalConfig:
             external_database_url=env.get("DATABASE_URL") or None,
             external_kafka=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
             bootstrap_api_key=env.get("CRM_BOOTSTRAP_API_KEY") or None,
+            port_offset=int(env.get("CRM_PORT_OFFSET", "0")),
         )

@@ -53,24 +53,25 @@ def main() -> int:
 
 def _run(config: LocalConfig, supervisor: Supervisor, stack: ExitStack) -> None:
     _stop_on_signals()
+    services = [s.shifted(config.port_offset) for s in SERVICES]
     logs = config.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    for service in SERVICES:
+    for service in services:
         ensure_port_free(service.port, f"the {service.name} service")
     database_url = config.external_database_url or _start_postgres(config, logs, stack, supervisor)
     kafka = config.external_kafka or _start_broker(config, logs, stack, supervisor)
     created = asyncio.run(create_topics(kafka))
     supervisor.say(f"topics ready ({len(created)} created)")
     env = _service_env(database_url, kafka)
-    for service in SERVICES:
+    for service in services:
         _migrate(service, env)
-    api_key = _bootstrap_key(config, database_url)
+    api_key = _bootstrap_key(config, database_url, services)
     stack.callback(supervisor.stop_all)
-    for service in SERVICES:
+    for service in services:
         supervisor.start(service.name, [sys.executable, "-m", service.module, "serve"],
                          env | {"DB_SCHEMA": service.schema, "HTTP_PORT": str(service.port)})
-    _wait_ready(supervisor)
-    _announce(supervisor, config, api_key)
+    _wait_ready(supervisor, services)
+    _announce(supervisor, config, api_key, services)
     _watch(supervisor)
 
 
@@ -123,7 +124,9 @@ def _migrate(service: ServiceProcess, env: dict[str, str]) -> None:
         raise DevStackError(f"migrating {service.name} failed:\n{result.stderr or result.stdout}")
 
 
-def _bootstrap_key(config: LocalConfig, database_url: str) -> str:
+def _bootstrap_key(
+    config: LocalConfig, database_url: str, services: list[ServiceProcess]
+) -> str:
     from crm_servicekit.apikeys.cli import main as apikeys
     from crm_servicekit.apikeys.keys import generate_key
 
@@ -133,7 +136,7 @@ def _bootstrap_key(config: LocalConfig, database_url: str) -> str:
         key = saved.read_text().strip() if saved.exists() else generate_key()
         saved.write_text(key + "\n")
         saved.chmod(0o600)
-    schemas = [arg for s in SERVICES for arg in ("--schema", s.schema)]
+    schemas = [arg for s in services for arg in ("--schema", s.schema)]
     code = apikeys(["register", "--key", key, "--name", "bootstrap", "--all-scopes",
                     "--database-url", database_url, *schemas])
     if code != 0:
@@ -141,9 +144,11 @@ def _bootstrap_key(config: LocalConfig, database_url: str) -> str:
     return key
 
 
-def _wait_ready(supervisor: Supervisor, timeout: float = 60.0) -> None:
+def _wait_ready(
+    supervisor: Supervisor, services: list[ServiceProcess], timeout: float = 60.0
+) -> None:
     deadline = time.monotonic() + timeout
-    waiting = list(SERVICES)
+    waiting = list(services)
     while waiting:
         if dead := supervisor.exited():
             raise DevStackError(f"{dead[0].name} exited with code {dead[0].process.returncode}")
@@ -162,8 +167,10 @@ def _ready(port: int) -> bool:
         return False
 
 
-def _announce(supervisor: Supervisor, config: LocalConfig, api_key: str) -> None:
-    for service in SERVICES:
+def _announce(
+    supervisor: Supervisor, config: LocalConfig, api_key: str, services: list[ServiceProcess]
+) -> None:
+    for service in services:
         supervisor.say(f"{service.name:<14} http://127.0.0.1:{service.port}  ready")
     supervisor.say(f"API key (every scope): {api_key}")
     if config.bootstrap_api_key is None:

@@ -7,7 +7,7 @@ commands docker-compose.yml gives its containers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = ["SERVICES", "ServiceProcess"]
 
@@ -21,6 +21,10 @@ class ServiceProcess:
     @property
     def schema(self) -> str:
         return self.name
+
+    def shifted(self, offset: int) -> ServiceProcess:
+        """The same service on ``port + offset``."""
+        return replace(self, port=self.port + offset)
 
 
 SERVICES: tuple[ServiceProcess, ...] = (
