@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm_contracts import unpack_payload
 from crm_devstack.testing import envelope_bytes, eventually, read_topic
 from crm_eventstore import EventStore, UnitOfWork
-from crm_messaging import Consumer, ConsumerSettings, DeadLetter, InboundMessage, RetryLater
+from crm_messaging import (
+    Consumer,
+    ConsumerSettings,
+    DeadLetter,
+    InboundMessage,
+    RetryLater,
+    current_trace,
+)
 from crm_messaging.topics import dead_letter_topic
 
 Handler = Callable[[InboundMessage, UnitOfWork], Awaitable[None]]
@@ -144,3 +151,66 @@ async def test_retries_are_bounded_and_end_in_the_dead_letter_topic(
 
 async def _has(engine: AsyncEngine, kind: str) -> bool:
     return kind in await applied(engine)
+
+
+async def test_the_trace_of_a_message_is_current_while_its_handler_runs(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    async def remember_trace(message: InboundMessage, uow: UnitOfWork) -> None:
+        seen.append((current_trace().trace_id, current_trace().correlation_id))
+
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    await producer.send_and_wait(topic, envelope_bytes(), key=b"c-1", headers=[
+        ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode()),
+        ("correlation-id", b"request-42")])
+    async with consuming(kafka_bootstrap, topic, store, producer, handler=remember_trace):
+        await eventually(lambda: bool(seen))
+
+    assert seen == [(trace_id, "request-42")]
+
+
+@pytest.mark.usefixtures("applied_table")
+async def test_two_members_of_a_group_share_the_partitions_and_apply_each_message_once(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    members: dict[str, int] = {"a": 0, "b": 0}
+
+    def counting(member: str) -> Handler:
+        async def handle(message: InboundMessage, uow: UnitOfWork) -> None:
+            members[member] += 1
+            await record_by_id(message, uow)
+        return handle
+
+    async with (
+        consuming(kafka_bootstrap, topic, store, producer, handler=counting("a")) as a,
+        consuming(kafka_bootstrap, topic, store, producer, handler=counting("b")) as b,
+    ):
+        await eventually(lambda: bool(a.assignment()) and bool(b.assignment()))
+        assert not a.assignment() & b.assignment()
+        for n in range(300):
+            await producer.send(topic, envelope_bytes(f"m{n}"), key=f"k{n}".encode())
+        await producer.flush()
+        await eventually(lambda: _count_at_least(engine, 300))
+
+    assert await scalar(engine, "SELECT max(times) FROM applied") == 1
+    assert members["a"] > 0 and members["b"] > 0, members
+
+
+async def record_by_id(message: InboundMessage, uow: UnitOfWork) -> None:
+    await uow.connection.execute(text(
+        "INSERT INTO applied VALUES (:id, 'x', 1)"
+        " ON CONFLICT (event_id) DO UPDATE SET times = applied.times + 1"),
+        {"id": message.event_id})
+
+
+async def scalar(engine: AsyncEngine, sql: str) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text(sql))).scalar_one())
+
+
+async def _count_at_least(engine: AsyncEngine, count: int) -> bool:
+    return await scalar(engine, "SELECT count(*) FROM applied") >= count

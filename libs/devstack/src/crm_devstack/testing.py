@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -73,10 +74,15 @@ async def _read_once(bootstrap: str, topic: str) -> list[ConsumerRecord]:
         await consumer.stop()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
-    """Poll ``check`` until it holds; fail with ``TimeoutError`` after ``within`` seconds."""
+async def eventually(
+    check: Callable[[], Awaitable[bool] | bool], within: float = 20.0
+) -> None:
+    """Poll ``check`` (sync or async) until it holds; ``TimeoutError`` after ``within`` s."""
     async with asyncio.timeout(within):
-        while not await check():  # noqa: ASYNC110  # polling a remote state, no event to wait on
+        while True:
+            outcome = check()
+            if await outcome if inspect.isawaitable(outcome) else outcome:
+                return
             await asyncio.sleep(0.05)
 
 

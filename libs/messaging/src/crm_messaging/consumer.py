@@ -120,6 +120,10 @@ class Consumer:
             heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
         )
 
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this member currently owns."""
+        return set(self._kafka.assignment())
+
     def stop(self) -> None:
         """Finish the chunk in progress, commit, leave the group."""
         self._stopping.set()

@@ -1,0 +1,111 @@
+"""The app factory: every service's FastAPI app is made here, the same way.
+
+Nothing connects at import time. The lifespan makes the engine, the Kafka
+producer and the API-key store, starts the workers, and undoes it all in reverse
+order on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI
+
+from crm_eventstore.db import create_engine
+from crm_servicekit.apikeys.store import ApiKeyStore
+from crm_servicekit.context import ServiceContext
+from crm_servicekit.health import health_router
+from crm_servicekit.middleware import (
+    BodySizeLimitMiddleware,
+    ObservabilityMiddleware,
+    TraceMiddleware,
+    UnhandledErrorMiddleware,
+)
+from crm_servicekit.openapi import with_problem_schemas
+from crm_servicekit.problem_handlers import install_problem_handlers
+from crm_servicekit.readiness import ReadinessCheck, kafka_check, postgres_check, workers_check
+from crm_servicekit.settings import ServiceSettings
+from crm_servicekit.workers import Worker, WorkerGroup
+
+__all__ = ["ServiceApp", "create_app"]
+
+_log = logging.getLogger("crm_servicekit.app")
+
+
+class ServiceApp(FastAPI):
+    """A FastAPI app whose OpenAPI description documents problem responses."""
+
+    def openapi(self) -> dict[str, Any]:
+        return with_problem_schemas(super().openapi())
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    routers: Sequence[APIRouter] = (),
+    workers: Sequence[Worker] = (),
+    readiness: Sequence[ReadinessCheck] = (),
+    version: str = "0.1.0",
+) -> ServiceApp:
+    """Make a service's app: its routers plus health, metrics, problems and middleware.
+
+    ``workers`` run as tasks while the app is up; ``readiness`` adds checks to the
+    built-in Postgres, Kafka and workers checks of ``/readyz``.
+    """
+    group = WorkerGroup(workers)
+    app = ServiceApp(title=settings.service_name, version=version,
+                     openapi_url="/openapi.json", lifespan=_lifespan(settings, group))
+    app.state.readiness = (postgres_check, kafka_check, workers_check(group), *readiness)
+    install_problem_handlers(app)
+    # Added innermost first: the last one added is the outermost.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(ObservabilityMiddleware)
+    app.add_middleware(TraceMiddleware)
+    app.include_router(health_router)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _lifespan(
+    settings: ServiceSettings, group: WorkerGroup
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            engine = create_engine(settings.database_url, settings.db_schema)
+            stack.push_async_callback(engine.dispose)
+            producer = await _start_producer(settings)
+            stack.push_async_callback(producer.stop)
+            api_keys = ApiKeyStore(engine, cache_seconds=settings.api_key_cache_seconds)
+            app.state.ctx = ServiceContext(settings, engine, producer, api_keys)
+            group.start(app.state.ctx)
+            stack.push_async_callback(group.stop)
+            _log.info("%s started", settings.service_name, extra={
+                "schema": settings.db_schema, "kafka": settings.kafka_bootstrap_servers})
+            yield
+            _log.info("%s stopping", settings.service_name)
+
+    return lifespan
+
+
+async def _start_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
+        acks="all",
+        # The embedded broker (Tansu) has no idempotent producer support.
+        enable_idempotence=False,
+        linger_ms=5,
+    )
+    try:
+        await producer.start()
+    except BaseException:
+        await producer.stop()
+        raise
+    return producer

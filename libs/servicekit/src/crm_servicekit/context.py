@@ -1,0 +1,35 @@
+"""What the lifespan makes and every route, worker and check receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiokafka import AIOKafkaProducer
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_servicekit.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from crm_servicekit.apikeys.store import ApiKeyStore
+
+__all__ = ["ServiceContext", "get_context"]
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """The running service's resources, made in the app's lifespan."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    producer: AIOKafkaProducer
+    api_keys: ApiKeyStore
+
+
+def get_context(request: Request) -> ServiceContext:
+    """FastAPI dependency: the :class:`ServiceContext` of the app serving ``request``."""
+    ctx = getattr(request.app.state, "ctx", None)
+    if not isinstance(ctx, ServiceContext):
+        raise RuntimeError("the service context is not set: was the app's lifespan run?")
+    return ctx

@@ -1,0 +1,68 @@
+"""Long-running coroutines (outbox relay, consumers) started with the app.
+
+A worker that crashes is logged with its traceback and reported by ``/readyz``;
+the process keeps serving so that the orchestrator, not a crash loop, decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from crm_servicekit.context import ServiceContext
+
+__all__ = ["Worker", "WorkerGroup", "worker_name"]
+
+Worker = Callable[[ServiceContext], Awaitable[None]]
+
+_log = logging.getLogger("crm_servicekit.workers")
+
+
+def worker_name(worker: Worker) -> str:
+    """A readable name for ``worker`` (its function name)."""
+    name = getattr(worker, "__qualname__", None) or getattr(worker, "__name__", None)
+    return str(name) if name else type(worker).__name__
+
+
+class WorkerGroup:
+    """Runs workers as tasks; cancels and awaits them on stop."""
+
+    def __init__(self, workers: Sequence[Worker]) -> None:
+        self._workers = tuple(workers)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._crashed: dict[str, BaseException] = {}
+
+    def start(self, ctx: ServiceContext) -> None:
+        """Start every worker as a task of the running loop."""
+        for worker in self._workers:
+            name = worker_name(worker)
+            task = asyncio.create_task(_run(worker, ctx), name=f"worker:{name}")
+            task.add_done_callback(self._on_done)
+            self._tasks.append(task)
+
+    async def stop(self) -> None:
+        """Cancel the workers and wait until each has finished."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def crashed(self) -> dict[str, BaseException]:
+        """Workers that ended with an exception, by name."""
+        return dict(self._crashed)
+
+    def _on_done(self, task: asyncio.Task[None]) -> None:
+        name = task.get_name().removeprefix("worker:")
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None:
+            _log.info("worker %s finished", name, extra={"worker": name})
+            return
+        self._crashed[name] = error
+        _log.error("worker %s crashed", name, exc_info=error, extra={"worker": name})
+
+
+async def _run(worker: Worker, ctx: ServiceContext) -> None:
+    await worker(ctx)
