@@ -72,3 +72,24 @@ async def create_topics(
         return created
     finally:
         await admin.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m crm_messaging.topics``: create every topic and dead-letter topic."""
+    import argparse
+    import asyncio
+    import os
+
+    parser = argparse.ArgumentParser(description="Create the platform's Kafka topics.")
+    parser.add_argument("--bootstrap-servers",
+                        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"))
+    parser.add_argument("--replication-factor", type=int,
+                        default=int(os.environ.get("KAFKA_REPLICATION_FACTOR", "1")))
+    args = parser.parse_args(argv)
+    created = asyncio.run(create_topics(args.bootstrap_servers, TOPICS, args.replication_factor))
+    print(f"topics created: {', '.join(created) or 'none (all existed)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
