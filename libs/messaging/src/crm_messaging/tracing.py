@@ -21,6 +21,7 @@ __all__ = [
     "from_headers",
     "new_trace",
     "parse_traceparent",
+    "peek_trace",
     "to_headers",
     "use_trace",
 ]
@@ -67,6 +68,11 @@ def new_trace(correlation_id: str | None = None) -> TraceContext:
 
 
 _current: ContextVar[TraceContext | None] = ContextVar("crm_trace", default=None)
+
+
+def peek_trace() -> TraceContext | None:
+    """The current trace, or ``None`` outside any unit of work (never starts one)."""
+    return _current.get()
 
 
 def current_trace() -> TraceContext:

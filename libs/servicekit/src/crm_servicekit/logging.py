@@ -12,7 +12,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from crm_servicekit._trace import peek_trace
+from crm_messaging.tracing import peek_trace
 
 __all__ = ["JsonFormatter", "configure_logging"]
 

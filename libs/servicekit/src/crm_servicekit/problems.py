@@ -12,7 +12,7 @@ from http import HTTPStatus
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from crm_servicekit._trace import peek_trace
+from crm_messaging.tracing import peek_trace
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
