@@ -10,6 +10,7 @@ from crm_eventstore.events import (
     NewEvent,
     RecordedEvent,
 )
+from crm_eventstore.group_commit import GroupCommitter
 from crm_eventstore.migrations import MigrationSet, migrate
 from crm_eventstore.outbox import Outbox, PendingEvent
 from crm_eventstore.store import AppendedEvent, EventStore, StreamAppend, UnitOfWork
@@ -26,6 +27,7 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "ExpectedVersion",
+    "GroupCommitter",
     "MigrationSet",
     "NewEvent",
     "Outbox",
