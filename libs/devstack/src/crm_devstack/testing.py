@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from fastapi import FastAPI
 
 from crm.common.v1.envelope_pb2 import Envelope
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
@@ -20,12 +26,14 @@ from crm_messaging.topics import dead_letter_topic
 
 __all__ = [
     "OCCURRED",
+    "ServiceUnderTest",
     "create_topic",
     "end_offset_total",
     "envelope_bytes",
     "eventually",
     "read_topic",
     "sample_event",
+    "service_client",
     "touchpoint_event",
 ]
 
@@ -97,6 +105,61 @@ async def end_offset_total(bootstrap: str, topic: str) -> int:
         return sum((await consumer.end_offsets(partitions)).values())
     finally:
         await consumer.stop()
+
+
+@asynccontextmanager
+async def service_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking in-process to ``app``, with its lifespan running."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+class ServiceUnderTest:
+    """A service run as a real process (``python -m <module> serve``) for tests that kill it."""
+
+    def __init__(self, module: str, env: dict[str, str], port: int) -> None:
+        self.module = module
+        self.env = os.environ | env | {"HTTP_PORT": str(port), "HTTP_HOST": "127.0.0.1"}
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def migrate(self) -> None:
+        subprocess.run([sys.executable, "-m", self.module, "migrate"], env=self.env, check=True,
+                       capture_output=True)
+
+    async def start(self, within: float = 30.0) -> None:
+        # Popen returns at once; the wait for readiness below is asynchronous.
+        self.process = subprocess.Popen(  # noqa: ASYNC220
+            [sys.executable, "-m", self.module, "serve"], env=self.env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        async with httpx.AsyncClient() as client:
+            await eventually(lambda: self._ready(client), within=within)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, no goodbye."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(20)
+
+    async def _ready(self, client: httpx.AsyncClient) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.module} exited with {self.process.returncode}")
+        try:
+            return (await client.get(f"{self.url}/readyz", timeout=2)).status_code == 200
+        except httpx.TransportError:
+            return False
 
 
 def sample_event(n: int = 0, *, topic: str | None = None, key: str = "") -> NewEvent:

@@ -4,19 +4,36 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from crm_eventstore import MigrationSet
 from crm_servicekit import ServiceSettings, create_app
 from crm_servicekit.relay_worker import outbox_relay
 from crm_servicekit.service import ServiceDefinition
+from crm_touchpoint.app.ingestion import TouchpointIngestion
+from crm_touchpoint.entrypoints.api import touchpoint_router
+from crm_touchpoint.entrypoints.rate_limit import RateLimiter
 from crm_touchpoint.settings import TouchpointSettings
 
 __all__ = ["SERVICE", "build_app"]
 
+MIGRATIONS = MigrationSet("touchpoint", "crm_touchpoint")
+
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    """The touchpoint service's app: its routes, and the workers it runs."""
-    return create_app(settings, workers=[outbox_relay])
+    """The touchpoint service: ingestion API, group-commit recorder and outbox relay."""
+    assert isinstance(settings, TouchpointSettings)
+    ingestion = TouchpointIngestion(settings.ingestion_rules())
+    limiter = RateLimiter(settings.rate_limit_events_per_second,
+                          settings.rate_limit_burst_events)
+    return create_app(
+        settings,
+        routers=[touchpoint_router(ingestion, limiter)],
+        workers=[ingestion.run, outbox_relay],
+    )
 
 
 SERVICE = ServiceDefinition(
-    name="touchpoint", settings_type=TouchpointSettings, build_app=build_app
+    name="touchpoint",
+    settings_type=TouchpointSettings,
+    build_app=build_app,
+    migrations=[MIGRATIONS],
 )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from pydantic import Field
+
 from crm_servicekit import ServiceSettings
+from crm_touchpoint.domain import IngestionRules
 
 __all__ = ["TouchpointSettings"]
 
@@ -10,3 +15,21 @@ __all__ = ["TouchpointSettings"]
 class TouchpointSettings(ServiceSettings):
     service_name: str = "touchpoint"
     http_port: int = 8001
+    # A batch is at most 1 MiB (and 1,000 events); one event at most 32 KiB.
+    max_body_bytes: int = Field(default=1_048_576, ge=0)
+    default_phone_region: str = Field(
+        default="US", description="ISO 3166 region for phone numbers without +country")
+    test_email_addresses: str = Field(
+        default="test@example.com,test@test.com,noreply@example.com",
+        description="comma-separated addresses treated as junk identifiers")
+    rate_limit_events_per_second: float = Field(default=20_000, gt=0)
+    rate_limit_burst_events: int = Field(default=40_000, gt=0)
+
+    def ingestion_rules(self) -> IngestionRules:
+        """The validation rules these settings configure."""
+        addresses = {a.strip().lower() for a in self.test_email_addresses.split(",") if a.strip()}
+        return IngestionRules(
+            default_region=self.default_phone_region.upper(),
+            test_addresses=frozenset(addresses),
+            future_tolerance=timedelta(minutes=5),
+        )

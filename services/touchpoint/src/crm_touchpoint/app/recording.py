@@ -1,0 +1,78 @@
+"""Recording accepted touchpoints: idempotency ledger, event store and outbox in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from crm_contracts import pack_payload
+from crm_eventstore import NO_STREAM, EventMetadata, EventStore, NewEvent, StreamAppend
+from crm_messaging.topics import TOUCHPOINTS
+from crm_touchpoint.adapters.ids import claim_ids, stored_hashes
+from crm_touchpoint.domain import ValidatedTouchpoint
+
+__all__ = ["Recorded", "Submission", "record_touchpoints", "stream_id"]
+
+
+class Recorded(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"  # same id, same content: nothing new
+    CONFLICT = "conflict"  # same id, different content: refused
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A valid touchpoint and who sent it, when, on which trace."""
+
+    touchpoint: ValidatedTouchpoint
+    received_at: datetime
+    source_key_id: str
+    metadata: EventMetadata
+
+
+def stream_id(event_id: object) -> str:
+    """Every touchpoint is a stream of its own: ``touchpoint-<event id>``."""
+    return f"touchpoint-{event_id}"
+
+
+async def record_touchpoints(store: EventStore, submissions: list[Submission]) -> list[Recorded]:
+    """Record ``submissions`` in one transaction; one outcome per submission, in order.
+
+    Committed before this returns: the caller may answer 202.
+    """
+    ids = [str(s.touchpoint.event_id) for s in submissions]
+    hashes = [s.touchpoint.content_hash() for s in submissions]
+    async with store.transaction() as uow:
+        claimed = await claim_ids(uow.connection, ids, hashes)
+        known = await stored_hashes(uow.connection, [i for i in set(ids) if i not in claimed])
+        outcomes: list[Recorded] = []
+        appends: list[StreamAppend] = []
+        for submission, event_id, content_hash in zip(submissions, ids, hashes, strict=True):
+            if event_id in claimed:
+                claimed.discard(event_id)
+                known[event_id] = content_hash
+                appends.append(StreamAppend(stream_id(event_id), [_event(submission)], NO_STREAM))
+                outcomes.append(Recorded.ACCEPTED)
+            elif known.get(event_id) == content_hash:
+                outcomes.append(Recorded.DUPLICATE)
+            else:
+                outcomes.append(Recorded.CONFLICT)
+        await uow.append_streams(appends)
+    return outcomes
+
+
+def _event(submission: Submission) -> NewEvent:
+    touchpoint = submission.touchpoint
+    message = touchpoint.to_proto(
+        received_at=submission.received_at, source_key_id=submission.source_key_id)
+    event_type, payload = pack_payload(message)
+    return NewEvent(
+        event_type=event_type,
+        payload=payload,
+        occurred_at=touchpoint.occurred_at,
+        event_id=touchpoint.event_id,
+        customer_key=touchpoint.partition_key(),
+        topic=TOUCHPOINTS.name,
+        metadata=submission.metadata,
+    )

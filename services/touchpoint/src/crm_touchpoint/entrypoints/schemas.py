@@ -1,0 +1,41 @@
+"""The JSON shapes the touchpoint API answers with."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from crm_touchpoint.app.ingestion import Outcome
+
+__all__ = ["BatchResult", "EventResult", "ProblemItem", "to_result"]
+
+
+class ProblemItem(BaseModel):
+    field: str = Field(description="dotted path of the offending field; empty for the event")
+    rule: str = Field(description="the rule it breaks, e.g. required, range, currency")
+    message: str
+
+
+class EventResult(BaseModel):
+    index: int = Field(description="position of the event in the request")
+    event_id: str | None
+    status: str = Field(description="accepted | duplicate | rejected")
+    problems: list[ProblemItem] = []
+    warnings: list[str] = []
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[EventResult]
+
+
+def to_result(index: int, outcome: Outcome) -> EventResult:
+    return EventResult(
+        index=index,
+        event_id=outcome.event_id,
+        status=outcome.status.value,
+        problems=[ProblemItem(field=p.field, rule=p.rule, message=p.message)
+                  for p in outcome.problems],
+        warnings=list(outcome.warnings),
+    )
