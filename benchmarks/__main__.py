@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
-from benchmarks import foundation
+from benchmarks import foundation, touchpoint
 from benchmarks.harness import Report, embedded_stack
 
 RESULTS = Path("bench-results")
 
 
+SUITES = {"foundation": foundation.run, "touchpoint": touchpoint.run}
+
+
 def main() -> None:
+    """``python -m benchmarks [suite ...]``: all suites by default."""
+    chosen = sys.argv[1:] or list(SUITES)
     report = Report()
     with embedded_stack() as stack:
-        asyncio.run(foundation.run(stack, report))
+        for name in chosen:
+            asyncio.run(SUITES[name](stack, report))
     path = report.write(RESULTS)
     print()
     print(report.table())
