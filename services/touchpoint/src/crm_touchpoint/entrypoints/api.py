@@ -23,23 +23,47 @@ __all__ = ["MAX_BATCH_EVENTS", "touchpoint_router"]
 
 MAX_BATCH_EVENTS = 1_000
 
+
+
+def _inlined(schema: Any, defs: dict[str, Any] | None = None) -> Any:
+    """``schema`` with its ``#/$defs/...`` references replaced by their definitions.
+
+    OpenAPI resolves ``#/...`` against the whole document, where pydantic's
+    ``$defs`` are not; the event schema has no recursive types, so inlining is exact.
+    """
+    if defs is None and isinstance(schema, dict):
+        defs = schema.get("$defs", {})
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and defs is not None:
+            return _inlined(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inlined(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(item, defs) for item in schema]
+    return schema
+
+
+_EVENT_SCHEMA = _inlined(EVENT_JSON_SCHEMA)
 _ONE_EVENT = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": EVENT_JSON_SCHEMA}}}}
+    "application/json": {"schema": _EVENT_SCHEMA}}}}
 _BATCH = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["events"], "additionalProperties": False,
     "properties": {"events": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH_EVENTS,
-                              "items": EVENT_JSON_SCHEMA}}}}}}}
+                              "items": _EVENT_SCHEMA}}}}}}}
+
+# Module level: FastAPI resolves these (string) annotations in the module's globals.
+Writer = Annotated[ApiKey, Depends(require_scope(TOUCHPOINTS_WRITE))]
+Reader = Annotated[ApiKey, Depends(require_scope(TOUCHPOINTS_READ))]
+Context = Annotated[ServiceContext, Depends(get_context)]
 
 
 def touchpoint_router(ingestion: TouchpointIngestion, limiter: RateLimiter) -> APIRouter:
     """The routes, bound to the service's ingestion use case and rate limiter."""
     router = APIRouter(prefix="/v1/touchpoints", tags=["touchpoints"])
-    writer = Annotated[ApiKey, Depends(require_scope(TOUCHPOINTS_WRITE))]
-    reader = Annotated[ApiKey, Depends(require_scope(TOUCHPOINTS_READ))]
 
     @router.post("", status_code=202, response_model=EventResult, openapi_extra=_ONE_EVENT,
                  responses=problem_responses(400, 401, 403, 409, 413, 422, 429))
-    async def post_touchpoint(request: Request, response: Response, key: writer) -> EventResult:
+    async def post_touchpoint(request: Request, response: Response, key: Writer) -> EventResult:
         """Record one interaction. 202 means it is durable and will reach Kafka."""
         event = await _json_body(request)
         response.headers.update(limiter.take(key.key_id, 1))
@@ -49,7 +73,7 @@ def touchpoint_router(ingestion: TouchpointIngestion, limiter: RateLimiter) -> A
 
     @router.post("/batch", status_code=202, response_model=BatchResult, openapi_extra=_BATCH,
                  responses=problem_responses(400, 401, 403, 413, 422, 429))
-    async def post_batch(request: Request, response: Response, key: writer) -> BatchResult:
+    async def post_batch(request: Request, response: Response, key: Writer) -> BatchResult:
         """Record up to 1,000 interactions; one result per event, in order."""
         events = _batch_events(await _json_body(request))
         response.headers.update(limiter.take(key.key_id, len(events)))
@@ -64,8 +88,7 @@ def touchpoint_router(ingestion: TouchpointIngestion, limiter: RateLimiter) -> A
 
     @router.get("/{event_id}", responses=problem_responses(401, 403, 404, 422))
     async def get_touchpoint(
-        event_id: uuid.UUID, key: reader,
-        ctx: Annotated[ServiceContext, Depends(get_context)],
+        event_id: uuid.UUID, key: Reader, ctx: Context
     ) -> JSONResponse:
         """The stored event, normalised, as recorded (for support)."""
         events = await EventStore(ctx.engine).read_stream(stream_id(event_id), limit=1)

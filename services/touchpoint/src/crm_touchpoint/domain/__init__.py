@@ -1,0 +1,72 @@
+"""The pure domain of the touchpoint service: what a valid touchpoint is.
+
+No I/O here: no web framework, no database, no broker. The application layer calls
+:func:`validate_touchpoint` with the parsed JSON of one event and the server's clock, and
+gets a :class:`ValidatedTouchpoint` (normalised, with its content hash, partition key and
+wire message) or a :class:`Rejection` listing every :class:`Problem` found (field + rule
+slug from :data:`RULES` + message).
+"""
+
+from crm_touchpoint.domain.catalogue import (
+    ALLOWED_CHANNELS,
+    CHANNELS,
+    GENERIC_TYPES,
+    TOUCHPOINT_TYPES,
+    TYPED_TYPES,
+)
+from crm_touchpoint.domain.identifiers import (
+    IDENTIFIER_TYPES,
+    Identifier,
+    InvalidValue,
+    JunkValue,
+    normalise_identifier,
+)
+from crm_touchpoint.domain.problems import RULES, Problem, Rejection
+from crm_touchpoint.domain.properties import (
+    CallProperties,
+    ComplaintProperties,
+    ConsentProperties,
+    GenericProperties,
+    OrderItem,
+    OrderProperties,
+    PageViewProperties,
+    Properties,
+    RefundProperties,
+    SurveyResponseProperties,
+)
+from crm_touchpoint.domain.rules import IngestionRules
+from crm_touchpoint.domain.schema import EVENT_JSON_SCHEMA
+from crm_touchpoint.domain.touchpoint import ValidatedTouchpoint
+from crm_touchpoint.domain.validation import validate_touchpoint
+from crm_touchpoint.domain.wire import touchpoint_from_proto
+
+__all__ = [
+    "ALLOWED_CHANNELS",
+    "CHANNELS",
+    "EVENT_JSON_SCHEMA",
+    "GENERIC_TYPES",
+    "IDENTIFIER_TYPES",
+    "RULES",
+    "TOUCHPOINT_TYPES",
+    "TYPED_TYPES",
+    "CallProperties",
+    "ComplaintProperties",
+    "ConsentProperties",
+    "GenericProperties",
+    "Identifier",
+    "IngestionRules",
+    "InvalidValue",
+    "JunkValue",
+    "OrderItem",
+    "OrderProperties",
+    "PageViewProperties",
+    "Problem",
+    "Properties",
+    "RefundProperties",
+    "Rejection",
+    "SurveyResponseProperties",
+    "ValidatedTouchpoint",
+    "normalise_identifier",
+    "touchpoint_from_proto",
+    "validate_touchpoint",
+]

@@ -1,0 +1,95 @@
+"""An accepted touchpoint: validated, normalised, and ready for the store and the wire."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
+from crm_touchpoint.domain.identifiers import Identifier
+from crm_touchpoint.domain.properties import GenericProperties, OrderProperties, Properties
+from crm_touchpoint.domain.wire import format_timestamp, touchpoint_to_proto
+
+__all__ = ["ValidatedTouchpoint", "properties_to_json"]
+
+# Bumped if the canonical form ever changes, so that old and new hashes never collide.
+_HASH_DOMAIN = b"crm.touchpoint.content.v1\n"
+
+
+@dataclass(frozen=True)
+class ValidatedTouchpoint:
+    """One touchpoint that passed validation, in normal form.
+
+    ``identifiers`` are strongest first (customer_number, loyalty_id, email, phone,
+    anonymous_id). ``warnings`` say what was dropped on the way in; they are not part of
+    the event: two touchpoints that differ only in warnings are equal and hash the same.
+    """
+
+    event_id: uuid.UUID
+    channel: str
+    type: str
+    occurred_at: datetime
+    identifiers: tuple[Identifier, ...]
+    traits: Mapping[str, str] = field(hash=False)
+    properties: Properties = field(hash=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def content_hash(self) -> bytes:
+        """SHA-256 of the canonical JSON of :meth:`to_json` (sorted keys, compact, UTF-8).
+
+        Equal for the same normalised event, different when any field differs: this is
+        how a re-sent event id is told apart as a duplicate or a conflict.
+        """
+        canonical = json.dumps(
+            self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+            allow_nan=False,
+        )
+        return hashlib.sha256(_HASH_DOMAIN + canonical.encode()).digest()
+
+    def partition_key(self) -> str:
+        """The strongest identifier as ``"type:value"``: one customer, one partition."""
+        strongest = self.identifiers[0]
+        return f"{strongest.type}:{strongest.value}"
+
+    def to_proto(self, *, received_at: datetime, source_key_id: str) -> TouchpointRecorded:
+        """The ``crm.touchpoints.v1.TouchpointRecorded`` message of this touchpoint."""
+        return touchpoint_to_proto(self, received_at=received_at, source_key_id=source_key_id)
+
+    def to_json(self) -> dict[str, object]:
+        """The touchpoint in the public API's JSON shape, normalised (absent optionals left
+        out); validating it again gives an equal touchpoint."""
+        return {
+            "event_id": str(self.event_id),
+            "channel": self.channel,
+            "type": self.type,
+            "occurred_at": format_timestamp(self.occurred_at),
+            "identifiers": {identifier.type: identifier.value for identifier in self.identifiers},
+            "traits": dict(self.traits),
+            "properties": properties_to_json(self.properties),
+        }
+
+
+def properties_to_json(properties: Properties) -> dict[str, object]:
+    """Properties as JSON: absent optionals and an empty item list are left out."""
+    if isinstance(properties, GenericProperties):
+        return dict(properties.fields)
+    if isinstance(properties, OrderProperties):
+        shown = _set_fields(properties)
+        if properties.items:
+            shown["items"] = [_set_fields(item) for item in properties.items]
+        else:
+            del shown["items"]
+        return shown
+    return _set_fields(properties)
+
+
+def _set_fields(model: BaseModel) -> dict[str, object]:
+    # Every typed field is a JSON scalar (or order items, replaced by the caller); reading
+    # __dict__ is several times faster than model_dump.
+    return {name: value for name, value in model.__dict__.items() if value is not None}
