@@ -55,3 +55,9 @@ logs:
 
 clean:
 	rm -rf .venv .tools .data bench-results
+
+# docker-compose.yml's services, commands and environments as local processes against the
+# embedded Postgres and broker (no Docker): libs/devstack/src/crm_devstack/compose_local.py.
+.PHONY: run-compose-local
+run-compose-local: setup
+	$(BIN)/python -m crm_devstack compose-local
