@@ -61,11 +61,13 @@ input AS (
                            payload, customer_key, topic, occurred_at, correlation_id,
                            causation_id, traceparent, tracestate, n)
 ),
+-- NO_STREAM (expected 0) needs no lookup: version 1 collides in the unique index
+-- exactly when the stream exists. Only ANY and exact versions read the current one.
 current_versions AS (
     SELECT s.stream_id,
            coalesce((SELECT max(e.stream_version) FROM events e
                      WHERE e.stream_id = s.stream_id), 0) AS version
-    FROM (SELECT DISTINCT stream_id FROM input) s
+    FROM (SELECT DISTINCT stream_id FROM input WHERE expected <> 0) s
 ),
 inserted AS (
     INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version,
@@ -76,8 +78,8 @@ inserted AS (
            i.event_id, i.event_type, i.schema_version, i.payload, i.customer_key, i.topic,
            i.occurred_at, i.correlation_id, i.causation_id, i.traceparent, i.tracestate,
            i.tx_id
-    FROM input i JOIN current_versions c USING (stream_id)
-    WHERE i.expected < 0 OR c.version = i.expected
+    FROM input i LEFT JOIN current_versions c USING (stream_id)
+    WHERE i.expected <= 0 OR c.version = i.expected
     ORDER BY i.n
     RETURNING global_position, stream_id, stream_version, topic
 ),
@@ -196,8 +198,16 @@ class EventStore:
         self, stream_id: str, events: Sequence[NewEvent], expected_version: int = ANY
     ) -> list[AppendedEvent]:
         """Append in a transaction of its own (a single statement, so one round trip)."""
-        async with self._autocommit.connect() as connection:
-            return await UnitOfWork(connection).append(stream_id, events, expected_version)
+        try:
+            async with self._autocommit.connect() as connection:
+                return await UnitOfWork(connection).append(stream_id, events, expected_version)
+        except WrongExpectedVersion as conflict:
+            if conflict.actual is not None:
+                raise
+            # The unique index caught it inside the statement; say where the stream is now.
+            async with self._autocommit.connect() as connection:
+                actual = (await UnitOfWork(connection).stream_versions([stream_id]))[stream_id]
+            raise WrongExpectedVersion(stream_id, expected_version, actual) from conflict
 
     async def read_stream(
         self, stream_id: str, after_version: int = 0, limit: int = 10_000
