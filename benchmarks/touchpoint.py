@@ -9,6 +9,7 @@ with p99 < 25 ms at 1,000 requests/s.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from crm_servicekit.apikeys import ApiKeyStore
 BATCH = 500
 SECONDS = 5.0
 FIXED_RATE = 1_000.0
+HTTP_WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "2"))
 
 _EVENT = (
     '{{"event_id":"{id}","channel":"web","type":"page_view",'
@@ -126,7 +128,7 @@ def _report(
     fixed: LoadResult,
 ) -> None:
     bare_batch = bare["batch"].rate * BATCH
-    group = "touchpoint"
+    group = f"touchpoint ({HTTP_WORKERS} proc)"
     report.add(
         Measurement("baseline", f"bare FastAPI batch of {BATCH}, 4 clients", bare_batch, "events/s")
     )

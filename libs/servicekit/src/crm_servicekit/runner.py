@@ -13,7 +13,20 @@ from fastapi import FastAPI
 from crm_servicekit.logging import configure_logging
 from crm_servicekit.settings import ServiceSettings
 
-__all__ = ["serve"]
+__all__ = ["serve", "serve_processes"]
+
+
+def serve_processes(factory: str, settings: ServiceSettings) -> None:
+    """Serve with ``settings.http_workers`` processes, each building its app from ``factory``
+    (an import string of a zero-argument function returning the app)."""
+    configure_logging(settings.service_name, settings.log_level)
+    with _signals_end_quietly():
+        uvicorn.run(
+            factory, factory=True, workers=settings.http_workers,
+            host=settings.http_host, port=settings.http_port, log_config=None,
+            log_level=settings.log_level.lower(), access_log=False, server_header=False,
+            lifespan="on", timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        )
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from crm_eventstore import EVENT_STORE_MIGRATIONS, MigrationSet, create_engine, 
 from crm_messaging import INBOX_MIGRATIONS
 from crm_servicekit.apikeys.store import API_KEYS_MIGRATIONS
 from crm_servicekit.logging import configure_logging
-from crm_servicekit.runner import serve
+from crm_servicekit.runner import serve, serve_processes
 from crm_servicekit.settings import ServiceSettings
 
 __all__ = ["ServiceDefinition", "run_service"]
@@ -66,5 +68,24 @@ def run_service(definition: ServiceDefinition, argv: Sequence[str] | None = None
         print(f"{definition.name}: {len(applied)} migration(s) applied to schema "
               f"{settings.db_schema}: {', '.join(applied) or 'none pending'}", file=sys.stderr)
         return 0
-    serve(definition.build_app(settings), settings)
+    if settings.http_workers > 1:
+        os.environ[_DEFINITION_VARIABLE] = f"crm_{definition.name}.bootstrap:SERVICE"
+        serve_processes("crm_servicekit.service:app_from_environment", settings)
+    else:
+        serve(definition.build_app(settings), settings)
     return 0
+
+
+_DEFINITION_VARIABLE = "CRM_SERVICE_DEFINITION"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of the service named by ``CRM_SERVICE_DEFINITION`` (``module:attribute``),
+    for uvicorn's worker processes, which import the app rather than receive it."""
+    module_name, _, attribute = os.environ[_DEFINITION_VARIABLE].partition(":")
+    definition = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(definition, ServiceDefinition):
+        raise TypeError(f"{os.environ[_DEFINITION_VARIABLE]} is not a ServiceDefinition")
+    settings = definition.load_settings()
+    configure_logging(settings.service_name, settings.log_level)
+    return definition.build_app(settings)

@@ -35,6 +35,8 @@ class ServiceSettings(BaseSettings):
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    http_workers: int = Field(
+        default=1, ge=1, le=64, description="HTTP worker processes (each runs the workers too)")
 
     @field_validator("log_level")
     @classmethod

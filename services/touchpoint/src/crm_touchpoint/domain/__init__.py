@@ -35,7 +35,7 @@ from crm_touchpoint.domain.properties import (
     SurveyResponseProperties,
 )
 from crm_touchpoint.domain.rules import IngestionRules
-from crm_touchpoint.domain.schema import EVENT_JSON_SCHEMA
+from crm_touchpoint.domain.schema import EVENT_JSON_SCHEMA, event_json_schema
 from crm_touchpoint.domain.touchpoint import ValidatedTouchpoint
 from crm_touchpoint.domain.validation import validate_touchpoint
 from crm_touchpoint.domain.wire import touchpoint_from_proto
@@ -66,6 +66,7 @@ __all__ = [
     "Rejection",
     "SurveyResponseProperties",
     "ValidatedTouchpoint",
+    "event_json_schema",
     "normalise_identifier",
     "touchpoint_from_proto",
     "validate_touchpoint",

@@ -80,6 +80,10 @@ class ValidationRun:
     warnings: list[str] = field(default_factory=list)
     # The order's currency: declared before the amounts, so validated before them.
     currency: str | None = None
+    latest: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.latest = self.now + self.rules.future_tolerance
 
     def drop(self, where: str, note: str) -> None:
         self.warnings.append(f"{where}: {note}")
@@ -102,14 +106,6 @@ def _string(value: object) -> str:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _bounded(text: str, limit: int) -> str:
-    if len(text) > limit:
-        raise _error("max_length", f"must be at most {limit} characters long")
-    if _CONTROL.search(text):
-        raise _error("pattern", "must not contain control characters")
-    return text
 
 
 def _clean(value: object, limit: int) -> str:
@@ -174,8 +170,7 @@ def parse_rfc3339(text: str) -> datetime:
 def _occurred_at(value: object, info: ValidationInfo) -> datetime:
     run = _run(info)
     moment = parse_rfc3339(_string(value))
-    latest = run.now + run.rules.future_tolerance
-    if moment > latest:
+    if moment > run.latest:
         raise _error(
             "in_future",
             f"is in the future: {moment.isoformat()} is later than now plus "
@@ -255,15 +250,14 @@ FreeText = Annotated[
 
 
 def _url(text: str, *, schemes: frozenset[str] | None) -> str:
-    text = _bounded(text, MAX_URL_LENGTH)
-    kind = "http(s)" if schemes else "absolute"
     try:
         parts = urlsplit(text)
-        host = parts.hostname
+        usable = bool(parts.hostname) and (parts.scheme in schemes if schemes else
+                                           bool(parts.scheme))
     except ValueError:  # e.g. an unclosed "[" of an IPv6 host
-        host = None
-    scheme_ok = bool(host) and (parts.scheme in schemes if schemes else bool(parts.scheme))
-    if not scheme_ok or any(char.isspace() for char in text):
+        usable = False
+    if not usable or any(char.isspace() for char in text):
+        kind = "http(s)" if schemes else "absolute"
         raise _error("url", f"must be an {kind} URL such as https://shop.example.com/cart")
     return text
 
@@ -272,13 +266,14 @@ _HTTP = frozenset({"http", "https"})
 
 
 def _http_url(value: object) -> str:
-    return _url(_string(value).strip(), schemes=_HTTP)
+    return _url(_clean(value, MAX_URL_LENGTH), schemes=_HTTP)
 
 
 def _optional_url(value: object) -> str | None:
+    """Any absolute URL (app referrers such as android-app://... included), or absent."""
     if value is None:
         return None
-    text = _string(value).strip()
+    text = _clean(value, MAX_URL_LENGTH)
     return _url(text, schemes=None) if text else None
 
 
@@ -365,6 +360,7 @@ CurrencyCode = Annotated[
     PlainValidator(_currency),
     WithJsonSchema({"type": "string", "pattern": "^[A-Z]{3}$", "examples": ["EUR"]}),
 ]
+
 
 def at_most_max_items(items: tuple[_Item, ...], info: ValidationInfo) -> tuple[_Item, ...]:
     """A list bounded by the rules' ``max_items``."""

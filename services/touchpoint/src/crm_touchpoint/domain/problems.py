@@ -1,9 +1,41 @@
 """Why an event is rejected: :class:`Problem` and :class:`Rejection`, and the rule slugs.
 
 A problem names the field as a dotted path into the event JSON (list positions are
-numbers: ``properties.items.0.sku``; ``""`` is the event as a whole) and one rule from
-:data:`RULES`. Slugs are part of the public contract: clients branch on them, so a slug is
-never renamed, only added.
+numbers: ``properties.items.0.sku``; ``""`` is the event as a whole) and one rule slug.
+Slugs are part of the public contract: clients branch on them, so a slug is never renamed,
+only added. The slugs (:data:`RULES` holds the same list):
+
+- ``required``: a required field is missing (on ``properties``: none of a required group,
+  e.g. a survey response without nps or csat; on an id: only a placeholder was sent)
+- ``type``: the JSON type is wrong (a number where a string is expected, NaN, ...)
+- ``enum``: not one of the listed values (channel, severity, consent purpose, ...)
+- ``range``: a number or time outside its range (satisfaction 1-5, NPS 0-10, ...)
+- ``min_length``: an empty string where a value is required
+- ``max_length``: a string longer than its limit
+- ``max_items``: a list or object with more entries than allowed
+- ``pattern``: a string not in the required format (uuid, email, phone, postal code, ...)
+- ``decimal``: money not sent as a decimal string such as ``"19.99"`` (a JSON number is
+  refused: it loses precision between languages)
+- ``precision``: more decimals than the currency's minor units (4 for unit prices)
+- ``currency``: not a circulating ISO 4217 code
+- ``country``: not an ISO 3166-1 alpha-2 code
+- ``url``: not an absolute http(s) URL
+- ``datetime``: not an RFC 3339 timestamp, or not a real date
+- ``timezone_required``: a timestamp without a UTC offset
+- ``in_future``: ``occurred_at`` later than now plus the allowed clock skew
+- ``too_large``: the event's compact JSON exceeds the size limit (field ``""``)
+- ``too_deep``: generic properties nested deeper than allowed
+- ``encoding``: a string holds NUL or an unpaired surrogate (it could not be stored)
+- ``unknown_type``: the touchpoint type is not in the catalogue
+- ``channel_not_allowed``: the type cannot arrive through this channel (field ``type``)
+- ``no_identifier``: no usable identifier left after dropping junk (field ``identifiers``)
+- ``extra_forbidden``: a field the contract does not define (typos included)
+- ``invalid``: anything else (the message says why)
+
+Raised by the application layer, not by validation (listed so the catalogue is whole):
+
+- ``conflict``: the event id was already recorded with different content
+- ``channel_not_allowed_for_key``: the API key may not post events of this channel
 
 Pydantic's errors are translated here, once; nothing of pydantic's wording leaks out.
 """
@@ -45,6 +77,8 @@ RULES: Mapping[str, str] = MappingProxyType({
     "no_identifier": "no usable identifier is left after normalisation",
     "extra_forbidden": "a field that the contract does not define",
     "invalid": "any other invalid value (the message says why)",
+    "conflict": "the event id was already recorded with different content",
+    "channel_not_allowed_for_key": "the API key may not post events of this channel",
 })
 """Every rule slug a :class:`Problem` may carry, with what it means."""
 

@@ -37,7 +37,13 @@ from crm_touchpoint.domain.properties import (
 )
 
 __all__ = [
-    "ENVELOPE_ADAPTER", "EVENT_ADAPTER", "EVENT_JSON_SCHEMA", "Event", "Identifiers", "Traits",
+    "ENVELOPE_ADAPTER",
+    "EVENT_ADAPTER",
+    "EVENT_JSON_SCHEMA",
+    "Event",
+    "Identifiers",
+    "Traits",
+    "event_json_schema",
 ]
 
 
@@ -88,13 +94,17 @@ class Traits(_Model):
     birth_date: BirthDate = None
 
 
+_NO_TRAITS = Traits()
+
+
 class _Envelope(_Model):
     event_id: EventId
     channel: Channel
     type: object  # each event model narrows it to its tag(s)
     occurred_at: OccurredAt
     identifiers: Identifiers
-    traits: Annotated[Traits, Field(default_factory=Traits)]
+    # One shared (frozen) empty instance: building a fresh one per event costs a microsecond.
+    traits: Annotated[Traits, Field(default_factory=lambda: _NO_TRAITS)]
 
 
 class OrderEvent(_Envelope):
@@ -168,5 +178,16 @@ class _EnvelopeProbe(_Envelope):
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 ENVELOPE_ADAPTER: TypeAdapter[_EnvelopeProbe] = TypeAdapter(_EnvelopeProbe)
 
-EVENT_JSON_SCHEMA: dict[str, object] = EVENT_ADAPTER.json_schema()
-"""The JSON schema of one posted event (OpenAPI 3.1 compatible; refs point into ``$defs``)."""
+
+
+def event_json_schema(ref_template: str = "#/$defs/{model}") -> dict[str, object]:
+    """The JSON schema of one posted event, its sub-schemas under ``$defs``.
+
+    To put them into an OpenAPI document's ``components/schemas`` instead, pass
+    ``"#/components/schemas/{model}"`` and move the ``$defs`` entries there.
+    """
+    return EVENT_ADAPTER.json_schema(ref_template=ref_template)
+
+
+EVENT_JSON_SCHEMA: dict[str, object] = event_json_schema()
+"""The JSON schema of one posted event (self-contained: refs point into its ``$defs``)."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from crm_touchpoint.app.ingestion import Outcome
+from crm_touchpoint.app.ingestion import Outcome, Status
 
-__all__ = ["BatchResult", "EventResult", "ProblemItem", "to_result"]
+__all__ = ["BatchResult", "EventResult", "ProblemItem", "batch_result", "to_result"]
 
 
 class ProblemItem(BaseModel):
@@ -39,3 +39,19 @@ def to_result(index: int, outcome: Outcome) -> EventResult:
                   for p in outcome.problems],
         warnings=list(outcome.warnings),
     )
+
+
+def batch_result(outcomes: list[Outcome]) -> dict[str, object]:
+    """The :class:`BatchResult` document of ``outcomes`` as plain JSON values."""
+    results: list[dict[str, object]] = []
+    counts = dict.fromkeys(Status, 0)
+    for index, outcome in enumerate(outcomes):
+        counts[outcome.status] += 1
+        results.append({
+            "index": index, "event_id": outcome.event_id, "status": outcome.status.value,
+            "problems": [{"field": p.field, "rule": p.rule, "message": p.message}
+                         for p in outcome.problems],
+            "warnings": list(outcome.warnings),
+        })
+    return {"accepted": counts[Status.ACCEPTED], "duplicates": counts[Status.DUPLICATE],
+            "rejected": counts[Status.REJECTED], "results": results}
