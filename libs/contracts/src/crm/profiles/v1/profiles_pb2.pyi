@@ -128,3 +128,49 @@ class ProfileErased(_message.Message):
     erased_at: _timestamp_pb2.Timestamp
     receipt_id: str
     def __init__(self, customer_id: _Optional[str] = ..., erased_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., receipt_id: _Optional[str] = ...) -> None: ...
+
+class IdentifierUnlinked(_message.Message):
+    __slots__ = ("customer_id", "identifier", "reason", "source_event_id")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    identifier: _types_pb2.Identifier
+    reason: str
+    source_event_id: str
+    def __init__(self, customer_id: _Optional[str] = ..., identifier: _Optional[_Union[_types_pb2.Identifier, _Mapping]] = ..., reason: _Optional[str] = ..., source_event_id: _Optional[str] = ...) -> None: ...
+
+class ProfileUnmerged(_message.Message):
+    __slots__ = ("customer_id", "restored_id", "identifiers", "reason", "source_event_id")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    RESTORED_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIERS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    restored_id: str
+    identifiers: _containers.RepeatedCompositeFieldContainer[_types_pb2.Identifier]
+    reason: str
+    source_event_id: str
+    def __init__(self, customer_id: _Optional[str] = ..., restored_id: _Optional[str] = ..., identifiers: _Optional[_Iterable[_Union[_types_pb2.Identifier, _Mapping]]] = ..., reason: _Optional[str] = ..., source_event_id: _Optional[str] = ...) -> None: ...
+
+class TouchpointUnattributed(_message.Message):
+    __slots__ = ("customer_id", "touchpoint_event_id", "reason")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    TOUCHPOINT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    touchpoint_event_id: str
+    reason: str
+    def __init__(self, customer_id: _Optional[str] = ..., touchpoint_event_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class IdentifierMarkedShared(_message.Message):
+    __slots__ = ("identifier", "customer_ids", "reason")
+    IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_IDS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    identifier: _types_pb2.Identifier
+    customer_ids: _containers.RepeatedScalarFieldContainer[str]
+    reason: str
+    def __init__(self, identifier: _Optional[_Union[_types_pb2.Identifier, _Mapping]] = ..., customer_ids: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ...) -> None: ...
