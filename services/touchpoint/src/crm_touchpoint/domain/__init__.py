@@ -5,6 +5,18 @@ No I/O here: no web framework, no database, no broker. The application layer cal
 gets a :class:`ValidatedTouchpoint` (normalised, with its content hash, partition key and
 wire message) or a :class:`Rejection` listing every :class:`Problem` found (field + rule
 slug from :data:`RULES` + message).
+
+Decisions a client sees:
+
+- Unknown fields are refused (``extra_forbidden``) at the top level, in identifiers, in
+  traits (a closed list) and in typed properties; generic types take any bounded JSON.
+- Placeholders ("undefined", "null", "NaN", all zeros, configured test addresses, ...)
+  in identifiers, traits and optional text properties are dropped with a warning; real
+  but malformed values (an email without a domain, an invalid phone) reject the event.
+- Money is a decimal string, kept in canonical form for its currency ("19.9" -> "19.90").
+- ``occurred_at`` is normalised to UTC; at most five minutes ahead, after the epoch.
+- The channel x type matrix is :data:`ALLOWED_CHANNELS`; a mismatch is reported on
+  ``type`` as ``channel_not_allowed``.
 """
 
 from crm_touchpoint.domain.catalogue import (

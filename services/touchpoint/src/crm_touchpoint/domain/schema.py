@@ -25,7 +25,6 @@ from crm_touchpoint.domain.fields import (
     text_schema,
     trait_text,
 )
-from crm_touchpoint.domain.identifiers import IDENTIFIER_TYPES
 from crm_touchpoint.domain.properties import (
     CallProperties,
     ComplaintProperties,
@@ -68,7 +67,7 @@ class Identifiers(_Model):
 
     @model_validator(mode="after")
     def _has_one(self) -> Identifiers:
-        if all(getattr(self, kind) is None for kind in IDENTIFIER_TYPES):
+        if not any(self.__dict__.values()):  # kept values are non-empty strings, else None
             raise PydanticCustomError(
                 "no_identifier",
                 "hold no usable identifier: send at least one of customer_number, loyalty_id, "

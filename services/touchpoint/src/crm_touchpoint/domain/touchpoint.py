@@ -20,6 +20,9 @@ __all__ = ["ValidatedTouchpoint", "properties_to_json"]
 
 # Bumped if the canonical form ever changes, so that old and new hashes never collide.
 _HASH_DOMAIN = b"crm.touchpoint.content.v1\n"
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,7 @@ class ValidatedTouchpoint:
         Equal for the same normalised event, different when any field differs: this is
         how a re-sent event id is told apart as a duplicate or a conflict.
         """
-        canonical = json.dumps(
-            self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-            allow_nan=False,
-        )
+        canonical = _CANONICAL.encode(self.to_json())
         return hashlib.sha256(_HASH_DOMAIN + canonical.encode()).digest()
 
     def partition_key(self) -> str:
