@@ -4,17 +4,34 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from crm_eventstore import MigrationSet
+from crm_profile.app.resolution import TouchpointResolver
+from crm_profile.entrypoints.api import profile_router
 from crm_profile.settings import ProfileSettings
 from crm_servicekit import ServiceSettings, create_app
+from crm_servicekit.consumer_worker import consumer_worker
 from crm_servicekit.relay_worker import outbox_relay
 from crm_servicekit.service import ServiceDefinition
 
 __all__ = ["SERVICE", "build_app"]
 
+MIGRATIONS = MigrationSet("profile", "crm_profile")
+
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    """The profile service's app: its routes, and the workers it runs."""
-    return create_app(settings, workers=[outbox_relay])
+    """The profile service: identity resolution of every touchpoint, and its API."""
+    assert isinstance(settings, ProfileSettings)
+    resolver = TouchpointResolver(settings.identity_rules())
+    return create_app(
+        settings,
+        routers=[profile_router()],
+        workers=[
+            consumer_worker([settings.touchpoints_topic], settings.identity_consumer_group,
+                            resolver),
+            outbox_relay,
+        ],
+    )
 
 
-SERVICE = ServiceDefinition(name="profile", settings_type=ProfileSettings, build_app=build_app)
+SERVICE = ServiceDefinition(
+    name="profile", settings_type=ProfileSettings, build_app=build_app, migrations=[MIGRATIONS])

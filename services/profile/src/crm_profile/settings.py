@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
+from crm_profile.domain.identity import DEFAULT_LIMITS, IdentityRules
 from crm_servicekit import ServiceSettings
 
 __all__ = ["ProfileSettings"]
@@ -10,3 +13,14 @@ __all__ = ["ProfileSettings"]
 class ProfileSettings(ServiceSettings):
     service_name: str = "profile"
     http_port: int = 8002
+    touchpoints_topic: str = Field(default="crm.touchpoints.v1",
+                                   description="the topic identity resolution consumes")
+    identity_consumer_group: str = Field(default="profile.identity",
+                                         description="consumer group of identity resolution")
+    identity_blocked_values: str = Field(
+        default="", description="comma-separated type:value identifiers that never link, "
+                                "e.g. phone:+18005550100 (the call center's own number)")
+
+    def identity_rules(self) -> IdentityRules:
+        blocked = {v.strip() for v in self.identity_blocked_values.split(",") if v.strip()}
+        return IdentityRules(limits=DEFAULT_LIMITS, blocked=frozenset(blocked))

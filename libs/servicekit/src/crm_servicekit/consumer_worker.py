@@ -1,0 +1,31 @@
+"""A Kafka consumer (the consumer kit) as a service worker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from crm_eventstore import EventStore
+from crm_messaging import Consumer, ConsumerSettings, Handler
+from crm_servicekit.context import ServiceContext
+from crm_servicekit.workers import Worker
+
+__all__ = ["consumer_worker"]
+
+
+def consumer_worker(
+    topics: Sequence[str], group: str, handler: Handler,
+    settings: ConsumerSettings | None = None,
+) -> Worker:
+    """A worker consuming ``topics`` as a member of ``group``, applying ``handler``."""
+
+    async def consume(ctx: ServiceContext) -> None:
+        consumer = Consumer(
+            bootstrap_servers=ctx.settings.kafka_bootstrap_servers, group_id=group,
+            topics=topics, handler=handler, store=EventStore(ctx.engine),
+            producer=ctx.producer, settings=settings,
+            client_id=f"{ctx.settings.service_name}-{group}",
+        )
+        await consumer.run()
+
+    consume.__qualname__ = f"consumer[{group}]"
+    return consume

@@ -1,0 +1,198 @@
+"""The identity state in Postgres, read and written one affected component at a time.
+
+Resolution is serialised by a transaction-scoped advisory lock, so concurrent
+instances (one consumer group, several processes) never decide on stale state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm_profile.domain.identity import (
+    CurrentIdentity,
+    Evidence,
+    MergeBlocked,
+    MergedAway,
+    Profile,
+)
+
+__all__ = ["IdentityStore", "KnownEvidence"]
+
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('crm-identity:' || current_schema()))")
+_SEEN = text("SELECT 1 FROM identity_evidence WHERE touchpoint_id = :id")
+_SHARED = text("""SELECT identifier, customer_ids FROM identity_shared
+                  WHERE identifier = ANY(CAST(:ids AS text[]))""")
+_EVIDENCE = text("""
+SELECT touchpoint_id, occurred_at, identifiers, assurance FROM identity_evidence
+WHERE identifiers && CAST(:ids AS text[]) AND NOT touchpoint_id = ANY(CAST(:seen AS text[]))
+""")
+_LIVE = text("""SELECT customer_id, created_order, identifiers FROM identity_profiles
+                WHERE merged_into IS NULL AND identifiers && CAST(:ids AS text[])""")
+_MERGED = text("""
+WITH RECURSIVE away AS (
+    SELECT * FROM identity_profiles WHERE merged_into = ANY(CAST(:live AS text[]))
+    UNION
+    SELECT p.* FROM identity_profiles p JOIN away ON p.merged_into = away.customer_id
+)
+SELECT customer_id, created_order, identifiers, merged_into FROM away
+""")
+_ATTRIBUTION = text("""SELECT touchpoint_id, customer_id FROM identity_attribution
+                       WHERE touchpoint_id = ANY(CAST(:ids AS text[]))""")
+_BLOCKED = text("""SELECT touchpoint_id, customer_ids, reason FROM identity_blocked
+                   WHERE touchpoint_id = ANY(CAST(:ids AS text[]))""")
+_PAYLOADS = text("""SELECT touchpoint_id, touchpoint FROM identity_evidence
+                    WHERE touchpoint_id = ANY(CAST(:ids AS text[]))""")
+_SAVE_EVIDENCE = text("""
+INSERT INTO identity_evidence (touchpoint_id, occurred_at, identifiers, assurance, touchpoint)
+VALUES (:id, :at, CAST(:ids AS text[]), :assurance, :payload) ON CONFLICT DO NOTHING
+""")
+_SAVE_PROFILES = text("""
+INSERT INTO identity_profiles (customer_id, created_order, identifiers, merged_into)
+SELECT p.customer_id, coalesce(p.created_order, nextval('identity_profile_order')),
+       string_to_array(p.identifiers, chr(31)), p.merged_into
+FROM unnest(CAST(:ids AS text[]), CAST(:orders AS bigint[]), CAST(:identifiers AS text[]),
+            CAST(:into AS text[])) AS p(customer_id, created_order, identifiers, merged_into)
+ON CONFLICT (customer_id) DO UPDATE
+SET identifiers = EXCLUDED.identifiers, merged_into = EXCLUDED.merged_into
+""")
+_SAVE_ATTRIBUTION = text("""
+INSERT INTO identity_attribution (touchpoint_id, customer_id)
+SELECT * FROM unnest(CAST(:tps AS text[]), CAST(:cids AS text[]))
+ON CONFLICT (touchpoint_id) DO UPDATE SET customer_id = EXCLUDED.customer_id
+""")
+_DROP_ATTRIBUTION = text("""DELETE FROM identity_attribution
+                            WHERE touchpoint_id = ANY(CAST(:tps AS text[]))""")
+_SAVE_SHARED = text("""
+INSERT INTO identity_shared (identifier, customer_ids)
+SELECT i, string_to_array(c, chr(31))
+FROM unnest(CAST(:ids AS text[]), CAST(:cids AS text[])) AS s(i, c)
+ON CONFLICT (identifier) DO UPDATE SET customer_ids = EXCLUDED.customer_ids
+""")
+_SAVE_BLOCKED = text("""
+INSERT INTO identity_blocked (touchpoint_id, customer_ids, reason)
+VALUES (:tp, CAST(:cids AS text[]), :reason) ON CONFLICT DO NOTHING
+""")
+
+_SEP = chr(31)  # unit separator: joins text[] values inside one array element
+
+
+@dataclass(frozen=True)
+class KnownEvidence:
+    """The evidence around new identifiers and the shared identifiers met on the way."""
+
+    evidence: tuple[Evidence, ...]
+    shared: frozenset[str]
+
+
+class IdentityStore:
+    """Identity tables on the caller's connection (its transaction)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def lock(self) -> None:
+        """Serialise identity decisions until the transaction ends."""
+        await self.connection.execute(_LOCK)
+
+    async def has_seen(self, touchpoint_id: str) -> bool:
+        return (await self.connection.execute(_SEEN, {"id": touchpoint_id})).first() is not None
+
+    async def evidence_around(
+        self, identifiers: Iterable[str], blocked: frozenset[str]
+    ) -> KnownEvidence:
+        """Every touchpoint reachable from ``identifiers`` through identifiers that are
+        neither shared nor blocked (a superset of what resolution may change)."""
+        visited = set(identifiers)
+        frontier = set(visited)
+        found: dict[str, Evidence] = {}
+        shared: set[str] = set()
+        while frontier:
+            rows = await self.connection.execute(_SHARED, {"ids": sorted(frontier)})
+            shared |= {str(row[0]) for row in rows}
+            follow = sorted(frontier - shared - blocked)
+            frontier = set()
+            if not follow:
+                break
+            rows = await self.connection.execute(_EVIDENCE, {"ids": follow, "seen": list(found)})
+            for row in rows:
+                found[row.touchpoint_id] = Evidence(
+                    row.touchpoint_id, row.occurred_at, frozenset(row.identifiers), row.assurance)
+                frontier |= set(row.identifiers) - visited
+            visited |= frontier
+        return KnownEvidence(tuple(found.values()), frozenset(shared))
+
+    async def state_for(self, component: Iterable[Evidence]) -> CurrentIdentity:
+        """The part of the identity state that ``component`` touches."""
+        evidence = list(component)
+        identifiers = sorted(set().union(*(e.identifiers for e in evidence)))
+        touchpoints = [e.touchpoint_id for e in evidence]
+        live = {row.customer_id: Profile(row.customer_id, frozenset(row.identifiers),
+                                         row.created_order)
+                for row in await self.connection.execute(_LIVE, {"ids": identifiers})}
+        away = await self.connection.execute(_MERGED, {"live": list(live)})
+        return CurrentIdentity(
+            profiles=live,
+            attribution=dict(await self._pairs(_ATTRIBUTION, touchpoints)),
+            shared={str(i): frozenset(c) for i, c in await self._pairs(_SHARED, identifiers)},
+            merged_away={row.customer_id: MergedAway(
+                Profile(row.customer_id, frozenset(row.identifiers), row.created_order),
+                row.merged_into) for row in away},
+            blocked=frozenset(
+                MergeBlocked(tuple(row.customer_ids), row.touchpoint_id, row.reason)
+                for row in await self.connection.execute(_BLOCKED, {"ids": touchpoints})),
+        )
+
+    async def payloads(self, touchpoint_ids: Iterable[str]) -> dict[str, bytes]:
+        """The stored touchpoints (protobuf) of ``touchpoint_ids``."""
+        rows = await self.connection.execute(_PAYLOADS, {"ids": list(touchpoint_ids)})
+        return {str(tp): bytes(payload) for tp, payload in rows}
+
+    async def save_evidence(self, evidence: Evidence, touchpoint: bytes) -> None:
+        await self.connection.execute(_SAVE_EVIDENCE, {
+            "id": evidence.touchpoint_id, "at": evidence.occurred_at,
+            "ids": sorted(evidence.identifiers), "assurance": evidence.assurance,
+            "payload": touchpoint})
+
+    async def save(self, before: CurrentIdentity, after: CurrentIdentity) -> None:
+        """Write what changed from ``before`` to ``after`` (both restricted the same way)."""
+        await self._save_profiles(before, after)
+        await self._save_attribution(before.attribution, after.attribution)
+        if changed := {i: c for i, c in after.shared.items() if before.shared.get(i) != c}:
+            await self.connection.execute(_SAVE_SHARED, {
+                "ids": list(changed), "cids": [_SEP.join(sorted(c)) for c in changed.values()]})
+        for block in after.blocked - before.blocked:
+            await self.connection.execute(_SAVE_BLOCKED, {
+                "tp": block.touchpoint_id, "cids": list(block.customer_ids),
+                "reason": block.reason})
+
+    async def _save_profiles(self, before: CurrentIdentity, after: CurrentIdentity) -> None:
+        known = set(before.profiles) | set(before.merged_away)
+        rows: list[tuple[str, int | None, frozenset[str], str | None]] = [
+            (cid, p.created_order if cid in known else None, p.identifiers, None)
+            for cid, p in after.profiles.items()
+            if before.profiles.get(cid) != p]
+        rows += [(cid, m.profile.created_order, m.profile.identifiers, m.into)
+                 for cid, m in after.merged_away.items() if before.merged_away.get(cid) != m]
+        if rows:
+            await self.connection.execute(_SAVE_PROFILES, {
+                "ids": [r[0] for r in rows], "orders": [r[1] for r in rows],
+                "identifiers": [_SEP.join(sorted(r[2])) for r in rows],
+                "into": [r[3] for r in rows]})
+
+    async def _save_attribution(
+        self, before: Mapping[str, str], after: Mapping[str, str]
+    ) -> None:
+        changed = {tp: cid for tp, cid in after.items() if before.get(tp) != cid}
+        if changed:
+            await self.connection.execute(_SAVE_ATTRIBUTION, {
+                "tps": list(changed), "cids": list(changed.values())})
+        if gone := [tp for tp in before if tp not in after]:
+            await self.connection.execute(_DROP_ATTRIBUTION, {"tps": gone})
+
+    async def _pairs(self, statement: Any, ids: list[str]) -> list[tuple[Any, Any]]:
+        return [(row[0], row[1]) for row in await self.connection.execute(statement, {"ids": ids})]

@@ -1,0 +1,92 @@
+"""Identity decisions as profile events (crm.profiles.v1), keyed by customer id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from google.protobuf.message import Message
+
+from crm.profiles.v1 import profiles_pb2 as wire
+from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
+from crm_contracts import pack_payload, to_timestamp
+from crm_eventstore import EventMetadata, NewEvent, StreamAppend
+from crm_messaging.topics import PROFILES
+from crm_profile.app.identifiers import to_wire
+from crm_profile.domain import identity as decided
+
+__all__ = ["Cause", "profile_events", "stream_of"]
+
+_ASSURANCE = {"verified": wire.ASSURANCE_VERIFIED, "self_asserted": wire.ASSURANCE_SELF_ASSERTED}
+
+
+def stream_of(customer_id: str) -> str:
+    return f"profile-{customer_id}"
+
+
+class Cause:
+    """What caused the decisions: the touchpoint, its time, and the trace."""
+
+    def __init__(self, touchpoint_id: str, occurred_at: datetime, metadata: EventMetadata,
+                 touchpoints: Mapping[str, bytes]) -> None:
+        self.touchpoint_id = touchpoint_id
+        self.occurred_at = occurred_at
+        self.metadata = metadata
+        self.touchpoints = touchpoints  # protobuf of every touchpoint that may be attributed
+
+
+def profile_events(decisions: Iterable[decided.Decision], cause: Cause) -> list[StreamAppend]:
+    """One append per decision, on the stream of the customer it concerns."""
+    appends = []
+    for decision in decisions:
+        customer_id, message = _message(decision, cause)
+        event_type, payload = pack_payload(message)
+        event = NewEvent(event_type, payload, cause.occurred_at, customer_key=customer_id,
+                         topic=PROFILES.name, metadata=cause.metadata)
+        appends.append(StreamAppend(stream_of(customer_id), [event]))
+    return appends
+
+
+def _message(decision: decided.Decision, cause: Cause) -> tuple[str, Message]:
+    source = cause.touchpoint_id
+    match decision:
+        case decided.ProfileCreated():
+            return decision.customer_id, wire.ProfileCreated(
+                customer_id=decision.customer_id, source_event_id=source,
+                occurred_at=to_timestamp(cause.occurred_at))
+        case decided.IdentifierLinked():
+            return decision.customer_id, wire.IdentifierLinked(
+                customer_id=decision.customer_id, identifier=to_wire(decision.identifier),
+                source_event_id=decision.touchpoint_id, rule=decision.rule,
+                assurance=_ASSURANCE.get(decision.assurance, wire.ASSURANCE_UNSPECIFIED))
+        case decided.ProfilesMerged():
+            return decision.survivor_id, wire.ProfilesMerged(
+                survivor_id=decision.survivor_id, merged_away_id=decision.merged_away_id,
+                bridging_event_id=decision.touchpoint_id, rule=decision.rule,
+                bridging_identifiers=[to_wire(i) for i in sorted(decision.bridging)])
+        case decided.MergeBlocked():
+            return decision.customer_ids[0], wire.MergeBlocked(
+                customer_ids=list(decision.customer_ids), reason=decision.reason,
+                bridging_event_id=decision.touchpoint_id)
+        case decided.IdentifierUnlinked():
+            return decision.customer_id, wire.IdentifierUnlinked(
+                customer_id=decision.customer_id, identifier=to_wire(decision.identifier),
+                reason=decision.reason, source_event_id=source)
+        case decided.ProfileUnmerged():
+            return decision.customer_id, wire.ProfileUnmerged(
+                customer_id=decision.customer_id, restored_id=decision.restored_id,
+                identifiers=[to_wire(i) for i in sorted(decision.identifiers)],
+                reason=decision.reason, source_event_id=source)
+        case decided.TouchpointAttributed():
+            touchpoint = TouchpointRecorded.FromString(cause.touchpoints[decision.touchpoint_id])
+            return decision.customer_id, wire.TouchpointAttributed(
+                customer_id=decision.customer_id, touchpoint=touchpoint)
+        case decided.TouchpointUnattributed():
+            return decision.customer_id, wire.TouchpointUnattributed(
+                customer_id=decision.customer_id, touchpoint_event_id=decision.touchpoint_id,
+                reason=decision.reason)
+        case decided.IdentifierMarkedShared():
+            return decision.customer_ids[0] if decision.customer_ids else "", (
+                wire.IdentifierMarkedShared(identifier=to_wire(decision.identifier),
+                                            customer_ids=list(decision.customer_ids),
+                                            reason=decision.reason))

@@ -1,0 +1,74 @@
+"""Identity resolution: which touchpoints belong to the same person (docs/identity.md).
+
+Pure functions over frozen values. :func:`resolve` partitions a set of evidence into
+clusters; :func:`affected_component`, :func:`reconcile` and :func:`apply` (composed by
+:func:`decide`) do the same incrementally, as decisions the service records as events.
+"""
+
+from crm_profile.domain.identity.component import affected_component
+from crm_profile.domain.identity.decisions import (
+    Decision,
+    IdentifierLinked,
+    IdentifierMarkedShared,
+    IdentifierUnlinked,
+    MergeBlocked,
+    ProfileCreated,
+    ProfilesMerged,
+    ProfileUnmerged,
+    TouchpointAttributed,
+    TouchpointUnattributed,
+)
+from crm_profile.domain.identity.incremental import decide
+from crm_profile.domain.identity.reconcile import reconcile
+from crm_profile.domain.identity.resolution import BlockedMerge, Resolution, resolve
+from crm_profile.domain.identity.state import (
+    CurrentIdentity,
+    MergedAway,
+    Profile,
+    apply,
+    evolve,
+    restrict,
+)
+from crm_profile.domain.identity.values import (
+    DEFAULT_LIMITS,
+    DEFAULT_PRIORITY,
+    Evidence,
+    Identifier,
+    IdentityRules,
+    NeverMerge,
+    identifier_type,
+    make_identifier,
+)
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_PRIORITY",
+    "BlockedMerge",
+    "CurrentIdentity",
+    "Decision",
+    "Evidence",
+    "Identifier",
+    "IdentifierLinked",
+    "IdentifierMarkedShared",
+    "IdentifierUnlinked",
+    "IdentityRules",
+    "MergeBlocked",
+    "MergedAway",
+    "NeverMerge",
+    "Profile",
+    "ProfileCreated",
+    "ProfileUnmerged",
+    "ProfilesMerged",
+    "Resolution",
+    "TouchpointAttributed",
+    "TouchpointUnattributed",
+    "affected_component",
+    "apply",
+    "decide",
+    "evolve",
+    "identifier_type",
+    "make_identifier",
+    "reconcile",
+    "resolve",
+    "restrict",
+]

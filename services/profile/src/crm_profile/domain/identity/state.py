@@ -1,0 +1,178 @@
+"""The identity state the service holds, and how decisions evolve it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import reduce
+
+from crm_profile.domain.identity.decisions import (
+    Decision,
+    IdentifierLinked,
+    IdentifierMarkedShared,
+    IdentifierUnlinked,
+    MergeBlocked,
+    ProfileCreated,
+    ProfilesMerged,
+    ProfileUnmerged,
+    TouchpointAttributed,
+    TouchpointUnattributed,
+)
+from crm_profile.domain.identity.values import Evidence, Identifier
+
+__all__ = ["CurrentIdentity", "MergedAway", "Profile", "apply", "evolve", "restrict", "root_of"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One person: the identifiers linked to them. ``created_order`` is a monotonic
+    creation sequence; the older profile (lower order) survives a merge."""
+
+    customer_id: str
+    identifiers: frozenset[Identifier]
+    created_order: int
+
+
+@dataclass(frozen=True)
+class MergedAway:
+    """A profile as it was when merged ``into`` another: what an unmerge can restore."""
+
+    profile: Profile
+    into: str
+
+
+@dataclass(frozen=True)
+class CurrentIdentity:
+    """The identity state (all of it, or the part around one component).
+
+    ``attribution``: touchpoint id -> customer id. ``shared``: shared identifier -> the
+    customers it was seen with. ``merged_away``: profiles merged into others (by id).
+    ``blocked``: the merge refusals already recorded.
+    """
+
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
+    attribution: Mapping[str, str] = field(default_factory=dict)
+    shared: Mapping[Identifier, frozenset[str]] = field(default_factory=dict)
+    merged_away: Mapping[str, MergedAway] = field(default_factory=dict)
+    blocked: frozenset[MergeBlocked] = frozenset()
+
+
+def root_of(current: CurrentIdentity, customer_id: str) -> str:
+    """The live profile a (possibly merged-away) customer id now lives in."""
+    while customer_id in current.merged_away:
+        customer_id = current.merged_away[customer_id].into
+    return customer_id
+
+
+def restrict(current: CurrentIdentity, component: Iterable[Evidence]) -> CurrentIdentity:
+    """The part of the state a component of evidence touches (what its diff may change)."""
+    evidence = list(component)
+    identifiers = frozenset().union(*(item.identifiers for item in evidence))
+    touchpoints = {item.touchpoint_id for item in evidence}
+    profiles = {cid: p for cid, p in current.profiles.items()
+                if not p.identifiers.isdisjoint(identifiers)}
+    return CurrentIdentity(
+        profiles=profiles,
+        attribution={tp: current.attribution[tp] for tp in touchpoints
+                     if tp in current.attribution},
+        shared={i: current.shared[i] for i in identifiers if i in current.shared},
+        merged_away={cid: m for cid, m in current.merged_away.items()
+                     if root_of(current, cid) in profiles},
+        blocked=frozenset(b for b in current.blocked if b.touchpoint_id in touchpoints),
+    )
+
+
+def apply(current: CurrentIdentity, decisions: Iterable[Decision]) -> CurrentIdentity:
+    """The state after ``decisions``, in order."""
+    return reduce(evolve, decisions, current)
+
+
+def evolve(current: CurrentIdentity, decision: Decision) -> CurrentIdentity:
+    """The state after one decision.
+
+    A created profile gets the next ``created_order`` of ``current``: evolve the whole
+    state (or assign the store's own sequence) so that orders stay globally monotonic.
+    """
+    match decision:
+        case ProfileCreated():
+            return _created(current, decision)
+        case IdentifierLinked():
+            return _relinked(current, decision.customer_id, add={decision.identifier})
+        case IdentifierUnlinked():
+            return _relinked(current, decision.customer_id, remove={decision.identifier})
+        case ProfilesMerged():
+            return _merged(current, decision)
+        case ProfileUnmerged():
+            return _unmerged(current, decision)
+        case TouchpointAttributed():
+            attribution = {**current.attribution, decision.touchpoint_id: decision.customer_id}
+            return replace(current, attribution=attribution)
+        case TouchpointUnattributed():
+            attribution = {tp: cid for tp, cid in current.attribution.items()
+                           if tp != decision.touchpoint_id}
+            return replace(current, attribution=attribution)
+        case MergeBlocked():
+            return replace(current, blocked=current.blocked | {decision})
+        case IdentifierMarkedShared():
+            return _marked_shared(current, decision)
+
+
+def _next_order(current: CurrentIdentity) -> int:
+    orders = [p.created_order for p in current.profiles.values()]
+    orders += [m.profile.created_order for m in current.merged_away.values()]
+    return max(orders, default=-1) + 1
+
+
+def _created(current: CurrentIdentity, decision: ProfileCreated) -> CurrentIdentity:
+    profile = Profile(decision.customer_id, decision.identifiers, _next_order(current))
+    return replace(current, profiles={**current.profiles, profile.customer_id: profile})
+
+
+def _relinked(
+    current: CurrentIdentity,
+    customer_id: str,
+    add: Iterable[Identifier] = (),
+    remove: Iterable[Identifier] = (),
+) -> CurrentIdentity:
+    profile = current.profiles[customer_id]
+    identifiers = (profile.identifiers | frozenset(add)) - frozenset(remove)
+    profiles = {**current.profiles, customer_id: replace(profile, identifiers=identifiers)}
+    return replace(current, profiles=profiles)
+
+
+def _merged(current: CurrentIdentity, decision: ProfilesMerged) -> CurrentIdentity:
+    survivor, away = decision.survivor_id, decision.merged_away_id
+    gone = current.profiles[away]
+    moved = _relinked(current, survivor, add=gone.identifiers)
+    profiles = {cid: p for cid, p in moved.profiles.items() if cid != away}
+    return replace(
+        moved,
+        profiles=profiles,
+        merged_away={**current.merged_away, away: MergedAway(gone, survivor)},
+        attribution={tp: survivor if cid == away else cid
+                     for tp, cid in current.attribution.items()},
+        shared={i: _renamed(cids, away, survivor) for i, cids in current.shared.items()},
+    )
+
+
+def _renamed(customer_ids: frozenset[str], old: str, new: str) -> frozenset[str]:
+    return customer_ids - {old} | {new} if old in customer_ids else customer_ids
+
+
+def _unmerged(current: CurrentIdentity, decision: ProfileUnmerged) -> CurrentIdentity:
+    left = _relinked(current, decision.customer_id, remove=decision.identifiers)
+    earlier = current.merged_away.get(decision.restored_id)
+    order = earlier.profile.created_order if earlier else _next_order(current)
+    restored = Profile(decision.restored_id, decision.identifiers, order)
+    return replace(
+        left,
+        profiles={**left.profiles, restored.customer_id: restored},
+        merged_away={cid: m for cid, m in current.merged_away.items()
+                     if cid != decision.restored_id},
+    )
+
+
+def _marked_shared(current: CurrentIdentity, decision: IdentifierMarkedShared) -> CurrentIdentity:
+    known = current.shared.get(decision.identifier, frozenset())
+    shared = {**current.shared, decision.identifier: known | frozenset(decision.customer_ids)}
+    return replace(current, shared=shared)
