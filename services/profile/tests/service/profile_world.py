@@ -52,7 +52,8 @@ async def owners(engine: AsyncEngine) -> dict[str, str]:
 
 async def attributed(engine: AsyncEngine) -> dict[str, str]:
     async with engine.connect() as conn:
-        rows = await conn.execute(text("SELECT touchpoint_id, customer_id FROM identity_attribution"))
+        rows = await conn.execute(
+            text("SELECT touchpoint_id, customer_id FROM identity_attribution"))
         return dict(rows.all())
 
 
