@@ -17,8 +17,8 @@ def test_the_identity_package_exports_exactly_its_public_surface() -> None:
         "IdentifierUnlinked", "IdentityRules", "MergeBlocked", "MergedAway", "NeverMerge",
         "Profile", "ProfileCreated", "ProfileUnmerged", "ProfilesMerged", "Resolution",
         "TouchpointAttributed", "TouchpointUnattributed", "affected_component", "apply",
-        "decide", "evolve", "identifier_type", "make_identifier", "reconcile", "resolve",
-        "restrict",
+        "decide", "evolve", "identifier_type", "identifiers_to_load", "make_identifier",
+        "reconcile", "resolve", "restrict",
     }
     assert all(hasattr(identity, name) for name in identity.__all__)
 

@@ -30,8 +30,10 @@ from crm_profile.domain.identity import (
     apply,
     decide,
     identifier_type,
+    identifiers_to_load,
     reconcile,
     resolve,
+    restrict,
 )
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -157,6 +159,38 @@ def test_the_explicit_incremental_steps_equal_batch_resolution(world: World) -> 
         state = apply(state, reconcile(state, target, component, lambda: f"c{next(ids)}"))
 
     assert_state_matches(state, resolve(world.evidence, world.rules))
+
+
+def load_what_is_asked(
+    item: Evidence, stored: list[Evidence], state: CurrentIdentity, rules: IdentityRules
+) -> list[Evidence]:
+    """What a service holding only a database of evidence loads for ``item``."""
+    known: list[Evidence] = []
+    loaded: frozenset[str] = frozenset()
+    shared = frozenset(restrict(state, [item]).shared)
+    while need := identifiers_to_load(item, known, rules, shared, loaded):
+        loaded |= need
+        known = [e for e in stored if not e.identifiers.isdisjoint(loaded)]
+        shared = frozenset(restrict(state, [*known, item]).shared)
+    return known
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds())
+def test_loading_only_what_is_asked_for_decides_as_with_all_evidence(world: World) -> None:
+    state, stored = CurrentIdentity(), list[Evidence]()
+    for step, item in enumerate(world.arrivals):
+        known = load_what_is_asked(item, stored, state, world.rules)
+        around = restrict(state, [*known, item])
+
+        def ids(step: int = step) -> Iterator[str]:
+            return (f"c{step}-{n}" for n in itertools.count())
+
+        partial = decide(around, item, known, world.rules, ids().__next__)
+        decisions = decide(state, item, stored, world.rules, ids().__next__)
+        assert partial == decisions
+        state = apply(state, decisions)
+        stored.append(item)
 
 
 @PROPERTY

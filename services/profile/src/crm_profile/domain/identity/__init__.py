@@ -5,7 +5,7 @@ clusters; :func:`affected_component`, :func:`reconcile` and :func:`apply` (compo
 :func:`decide`) do the same incrementally, as decisions the service records as events.
 """
 
-from crm_profile.domain.identity.component import affected_component
+from crm_profile.domain.identity.component import affected_component, identifiers_to_load
 from crm_profile.domain.identity.decisions import (
     Decision,
     IdentifierLinked,
@@ -67,6 +67,7 @@ __all__ = [
     "decide",
     "evolve",
     "identifier_type",
+    "identifiers_to_load",
     "make_identifier",
     "reconcile",
     "resolve",

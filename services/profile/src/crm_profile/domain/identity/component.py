@@ -22,7 +22,7 @@ from itertools import chain
 from crm_profile.domain.identity._evidence import Touchpoint, canonical, company, excess
 from crm_profile.domain.identity.values import Evidence, Identifier, IdentityRules
 
-__all__ = ["affected_component"]
+__all__ = ["affected_component", "identifiers_to_load"]
 
 
 def affected_component(
@@ -33,11 +33,31 @@ def affected_component(
 ) -> frozenset[str]:
     """The ids of the touchpoints to resolve again now that ``new`` arrived (``new`` included).
 
-    ``known`` is the evidence recorded so far (or any part of it holding every touchpoint
-    that carries an identifier reached from ``new``); ``shared_before`` the identifiers
-    shared before ``new``.
+    ``known`` is the evidence recorded so far, or the part of it that
+    :func:`identifiers_to_load` says is enough; ``shared_before`` the identifiers shared
+    before ``new``.
+    """
+    return frozenset(_component(_World(new, known, rules), shared_before))
+
+
+def identifiers_to_load(
+    new: Evidence,
+    known: Iterable[Evidence],
+    rules: IdentityRules,
+    shared_before: frozenset[Identifier],
+    loaded: frozenset[Identifier],
+) -> frozenset[Identifier]:
+    """What a service holding only part of the evidence must load next: the identifiers
+    whose touchpoints the component depends on, minus ``loaded`` (those whose touchpoints
+    are all in ``known`` already). Load every touchpoint carrying them and ask again;
+    once this is empty, ``known`` is enough for :func:`affected_component`.
     """
     world = _World(new, known, rules)
+    _component(world, shared_before)
+    return frozenset(world.consulted - loaded)
+
+
+def _component(world: _World, shared_before: frozenset[Identifier]) -> set[str]:
     shared_after = shared_before | world.newly_shared(shared_before)
 
     def follow(identifier: Identifier) -> bool:
@@ -45,7 +65,7 @@ def affected_component(
 
     found = world.reach([world.new.id], follow)
     found |= world.satellites(found, shared_before, shared_after)
-    return frozenset(world.with_anchors(found, shared_after, follow))
+    return world.with_anchors(found, shared_after, follow)
 
 
 class _World:
@@ -62,6 +82,12 @@ class _World:
                 self._index.setdefault(identifier, []).append(touchpoint)
         self.new = self._touchpoints[new.touchpoint_id]
         self._before_without = None if repeated else self.new.id
+        self.consulted: set[Identifier] = set()
+
+    def carrying(self, identifier: Identifier) -> list[Touchpoint]:
+        """The touchpoints carrying ``identifier``, in canonical order."""
+        self.consulted.add(identifier)
+        return self._index.get(identifier, [])
 
     def newly_shared(self, shared_before: frozenset[Identifier]) -> frozenset[Identifier]:
         """The identifiers of the new touchpoint that it makes shared."""
@@ -72,7 +98,7 @@ class _World:
         )
 
     def _company(self, identifier: Identifier) -> set[Identifier]:
-        return company(identifier, self._index[identifier])
+        return company(identifier, self.carrying(identifier))
 
     def reach(self, start: Iterable[str], follow: Callable[[Identifier], bool]) -> set[str]:
         """The touchpoints reachable from ``start`` through identifiers worth following."""
@@ -84,7 +110,7 @@ class _World:
                 if identifier in followed or not follow(identifier):
                     continue
                 followed.add(identifier)
-                more = [tp.id for tp in self._index[identifier] if tp.id not in found]
+                more = [tp.id for tp in self.carrying(identifier) if tp.id not in found]
                 found.update(more)
                 queue.extend(more)
         return found
@@ -93,12 +119,12 @@ class _World:
         self, found: set[str], before: frozenset[Identifier], after: frozenset[Identifier]
     ) -> set[str]:
         """Only-shared touchpoints whose anchor, before or after, is in ``found``."""
-        anchors = (_Anchors(self._index, before, self._before_without),
-                   _Anchors(self._index, after, None))
+        anchors = (_Anchors(self.carrying, before, self._before_without),
+                   _Anchors(self.carrying, after, None))
         shared_here = {i for tp in found for i in self._touchpoints[tp].identifiers if i in after}
         satellites: set[str] = set()
         for identifier in sorted(shared_here):
-            for touchpoint in self._index[identifier]:
+            for touchpoint in self.carrying(identifier):
                 if touchpoint.id in found or touchpoint.id in satellites:
                     continue
                 if _only_shared(touchpoint, after) and any(
@@ -111,7 +137,7 @@ class _World:
         self, found: set[str], after: frozenset[Identifier], follow: Callable[[Identifier], bool]
     ) -> set[str]:
         """``found`` with the component of every only-shared touchpoint's anchor."""
-        anchors = _Anchors(self._index, after, None)
+        anchors = _Anchors(self.carrying, after, None)
         found = set(found)
         queue = [tp for tp in found if _only_shared(self._touchpoints[tp], after)]
         while queue:
@@ -129,11 +155,11 @@ class _Anchors:
 
     def __init__(
         self,
-        index: dict[Identifier, list[Touchpoint]],
+        carrying: Callable[[Identifier], list[Touchpoint]],
         shared: frozenset[Identifier],
         without: str | None,
     ) -> None:
-        self._index, self._shared, self._without = index, shared, without
+        self._carrying, self._shared, self._without = carrying, shared, without
         self._first: dict[Identifier, str | None] = {}
 
     def of(self, touchpoint: Touchpoint) -> str | None:
@@ -148,7 +174,7 @@ class _Anchors:
     def _first_with_cluster(self, identifier: Identifier) -> str | None:
         if identifier not in self._first:
             self._first[identifier] = next(
-                (tp.id for tp in self._index[identifier]
+                (tp.id for tp in self._carrying(identifier)
                  if tp.id != self._without and not _only_shared(tp, self._shared)),
                 None,
             )
