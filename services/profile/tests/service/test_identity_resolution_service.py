@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.touchpoints.v1.touchpoints_pb2 import Channel
 from crm_devstack.testing import eventually
 from crm_profile.settings import ProfileSettings
+from crm_servicekit.apikeys import ApiKeyStore
 
 
 async def test_a_call_and_a_web_visit_sharing_an_email_become_one_profile(
@@ -116,3 +117,32 @@ async def _published_attributions(engine: AsyncEngine, expected: int) -> None:
             "SELECT count(*) FROM events WHERE event_type = 'crm.profiles.v1.TouchpointAttributed'"
             " AND topic = 'crm.profiles.v1'"))).scalar_one()
     assert count == expected
+
+
+async def test_traits_from_touchpoints_and_the_back_office_resolve_by_event_time(
+    client: httpx.AsyncClient, producer: AIOKafkaProducer, settings: ProfileSettings,
+    engine: AsyncEngine, reader_key: str,
+) -> None:
+    visit = touchpoint("email:lin@example.com", minute=30)
+    visit.traits["city"] = "Paris"
+    late_call = touchpoint("email:lin@example.com", minute=10, channel=Channel.CHANNEL_CALL_CENTER)
+    late_call.traits["city"] = "Lyon"
+    await send(producer, settings.touchpoints_topic, visit, late_call)
+    await eventually(lambda: _count(attributed(engine), 2))
+    customer = (await attributed(engine))[visit.event_id]
+    _, writer = await ApiKeyStore(engine).create("back-office", ["profiles:write"])
+
+    read = await client.get(f"/v1/profiles/{customer}",
+                            headers={"Authorization": f"Bearer {reader_key}"})
+    edited = await client.patch(
+        f"/v1/profiles/{customer}/traits", headers={"Authorization": f"Bearer {writer}"},
+        json={"traits": {"city": "Nantes"}, "occurred_at": "2026-06-02T00:00:00Z"})
+    bad = await client.patch(f"/v1/profiles/{customer}/traits",
+                             headers={"Authorization": f"Bearer {writer}"},
+                             json={"traits": {"City!": "x"}})
+
+    assert read.json()["traits"]["city"]["value"] == "Paris", "the later web visit wins"
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["traits"]["city"] == {
+        "value": "Nantes", "source": "back_office", "occurred_at": "2026-06-02T00:00:00+00:00"}
+    assert bad.status_code == 422

@@ -8,14 +8,14 @@ from datetime import datetime
 from google.protobuf.message import Message
 
 from crm.profiles.v1 import profiles_pb2 as wire
-from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
-from crm_contracts import pack_payload, to_timestamp
+from crm.touchpoints.v1.touchpoints_pb2 import Channel, TouchpointRecorded
+from crm_contracts import from_timestamp, pack_payload, to_timestamp
 from crm_eventstore import EventMetadata, NewEvent, StreamAppend
 from crm_messaging.topics import PROFILES
 from crm_profile.app.identifiers import to_wire
 from crm_profile.domain import identity as decided
 
-__all__ = ["Cause", "profile_events", "stream_of"]
+__all__ = ["Cause", "observations", "profile_events", "published", "stream_of"]
 
 _ASSURANCE = {"verified": wire.ASSURANCE_VERIFIED, "self_asserted": wire.ASSURANCE_SELF_ASSERTED}
 
@@ -90,3 +90,31 @@ def _message(decision: decided.Decision, cause: Cause) -> tuple[str, Message]:
                 wire.IdentifierMarkedShared(identifier=to_wire(decision.identifier),
                                             customer_ids=list(decision.customer_ids),
                                             reason=decision.reason))
+
+
+def published(customer_id: str, message: Message, occurred_at: datetime,
+              metadata: EventMetadata) -> StreamAppend:
+    """``message`` as an event on the customer's stream, published on crm.profiles.v1."""
+    event_type, payload = pack_payload(message)
+    return StreamAppend(stream_of(customer_id), [NewEvent(
+        event_type, payload, occurred_at, customer_key=customer_id, topic=PROFILES.name,
+        metadata=metadata)])
+
+
+def observations(customer_id: str, touchpoint: TouchpointRecorded,
+                 metadata: EventMetadata) -> list[StreamAppend]:
+    """What a touchpoint says about its customer: traits, and consent given or withdrawn."""
+    occurred = touchpoint.occurred_at
+    source = Channel.Name(touchpoint.channel).removeprefix("CHANNEL_").lower()
+    when = from_timestamp(occurred)
+    appends = [published(customer_id, wire.TraitObserved(
+        customer_id=customer_id, name=name, value=value, source=source, occurred_at=occurred),
+        when, metadata) for name, value in sorted(touchpoint.traits.items())]
+    if touchpoint.WhichOneof("properties") == "consent":
+        consent = touchpoint.consent
+        state = wire.CONSENT_STATE_GRANTED if consent.granted else wire.CONSENT_STATE_DENIED
+        appends.append(published(customer_id, wire.ConsentChanged(
+            customer_id=customer_id, channel=consent.channel, purpose=consent.purpose,
+            state=state, evidence_event_id=touchpoint.event_id, occurred_at=occurred),
+            when, metadata))
+    return appends

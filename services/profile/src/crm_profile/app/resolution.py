@@ -10,7 +10,7 @@ from crm_eventstore import EventMetadata, UnitOfWork
 from crm_messaging import DeadLetter, InboundMessage
 from crm_profile.adapters.identity_store import IdentityStore
 from crm_profile.app.identifiers import evidence_of
-from crm_profile.app.profile_events import Cause, profile_events
+from crm_profile.app.profile_events import Cause, observations, profile_events
 from crm_profile.domain.identity import (
     IdentityRules,
     TouchpointAttributed,
@@ -47,13 +47,17 @@ class TouchpointResolver:
         decisions = decide(current, evidence, known.evidence, self.rules,
                            lambda: str(uuid.uuid4()))
         await store.save_evidence(evidence, payload)
-        await store.save(current, apply(current, decisions))
+        after = apply(current, decisions)
+        await store.save(current, after)
         moved = {d.touchpoint_id for d in decisions if isinstance(d, TouchpointAttributed)}
         touchpoints = await store.payloads(moved - {evidence.touchpoint_id})
         touchpoints[evidence.touchpoint_id] = payload
         cause = Cause(evidence.touchpoint_id, evidence.occurred_at, _metadata(message),
                       touchpoints)
-        await uow.append_streams(profile_events(decisions, cause))
+        appends = profile_events(decisions, cause)
+        if customer := after.attribution.get(evidence.touchpoint_id):
+            appends += observations(customer, touchpoint, cause.metadata)
+        await uow.append_streams(appends)
 
 
 def _metadata(message: InboundMessage) -> EventMetadata:

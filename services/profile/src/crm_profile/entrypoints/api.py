@@ -1,33 +1,88 @@
-"""``/v1/profiles``: explain a profile's identity."""
+"""``/v1/profiles``: read a profile, explain its identity, edit traits from the back office."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from crm_eventstore import EventStore
-from crm_profile.adapters.explanations import explain
+from crm.profiles.v1 import profiles_pb2 as wire
+from crm_contracts import to_timestamp
+from crm_eventstore import EventMetadata, EventStore
+from crm_messaging.tracing import current_trace
+from crm_profile.adapters.explanations import explanation
+from crm_profile.adapters.profiles import StoredProfile, load_profile
+from crm_profile.app.profile_events import published
+from crm_profile.app.profile_view import profile_json
 from crm_servicekit import Problem, ServiceContext, get_context, problem_responses
-from crm_servicekit.apikeys import PROFILES_READ, ApiKey, require_scope
+from crm_servicekit.apikeys import PROFILES_READ, PROFILES_WRITE, ApiKey, require_scope
 
 __all__ = ["profile_router"]
 
 Reader = Annotated[ApiKey, Depends(require_scope(PROFILES_READ))]
+Writer = Annotated[ApiKey, Depends(require_scope(PROFILES_WRITE))]
 Context = Annotated[ServiceContext, Depends(get_context)]
+
+_TRAIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class TraitEdit(BaseModel):
+    """Back-office trait values; they win over older observations, lose to newer ones."""
+
+    traits: dict[str, Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=20)
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="when the value became true (default: now)")
+
+    @field_validator("traits")
+    @classmethod
+    def _names(cls, traits: dict[str, str]) -> dict[str, str]:
+        for name in traits:
+            if not _TRAIT_NAME.match(name):
+                raise ValueError(f"trait name {name!r} must match {_TRAIT_NAME.pattern}")
+        return traits
 
 
 def profile_router() -> APIRouter:
     router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 
+    @router.get("/{customer_id}", responses=problem_responses(401, 403, 404))
+    async def read(customer_id: str, key: Reader, ctx: Context) -> dict[str, Any]:
+        """The profile: identifiers, traits (latest wins) and consent, with evidence."""
+        return profile_json(await _profile(ctx, customer_id))
+
     @router.get("/{customer_id}/identity", responses=problem_responses(401, 403, 404))
     async def identity(customer_id: str, key: Reader, ctx: Context) -> dict[str, Any]:
         """Every identifier with when, how and why it was linked; every merge and refusal."""
-        async with ctx.engine.connect() as connection:
-            found = await explain(connection, EventStore(ctx.engine), customer_id)
-        if found is None:
-            raise Problem(404, "Profile not found", f"no profile {customer_id}",
-                          slug="profile-not-found")
-        return found.to_json()
+        return explanation(await _profile(ctx, customer_id))
+
+    @router.patch("/{customer_id}/traits", responses=problem_responses(401, 403, 404, 422))
+    async def edit_traits(customer_id: str, edit: TraitEdit, key: Writer,
+                          ctx: Context) -> dict[str, Any]:
+        """Record back-office trait values (source ``back_office``) and return the profile."""
+        profile = await _profile(ctx, customer_id)
+        when = edit.occurred_at or datetime.now(UTC)
+        trace = current_trace()
+        metadata = EventMetadata(trace.correlation_id, f"api-key:{key.key_id}",
+                                 trace.traceparent, trace.tracestate)
+        store = EventStore(ctx.engine)
+        async with store.transaction() as uow:
+            await uow.append_streams([published(profile.customer_id, wire.TraitObserved(
+                customer_id=profile.customer_id, name=name, value=value, source="back_office",
+                occurred_at=to_timestamp(when)), when, metadata)
+                for name, value in sorted(edit.traits.items())])
+        return profile_json(await _profile(ctx, profile.customer_id))
 
     return router
+
+
+async def _profile(ctx: ServiceContext, customer_id: str) -> StoredProfile:
+    async with ctx.engine.connect() as connection:
+        found = await load_profile(connection, EventStore(ctx.engine), customer_id)
+    if found is None:
+        raise Problem(404, "Profile not found", f"no profile {customer_id}",
+                      slug="profile-not-found")
+    return found

@@ -30,7 +30,6 @@ class Touchpoint:
     """One piece of evidence as resolution sees it: blocked values gone, strongest first."""
 
     id: str
-    key: tuple[datetime, str]
     identifiers: tuple[Identifier, ...]
     assurance: str
 
@@ -62,7 +61,6 @@ def canonical(evidence: Iterable[Evidence], rules: IdentityRules) -> tuple[Touch
     return tuple(
         Touchpoint(
             item.touchpoint_id,
-            (item.occurred_at, item.touchpoint_id),
             tuple(sorted(item.identifiers - blocked if blocked else item.identifiers, key=key)),
             item.assurance,
         )
@@ -123,8 +121,8 @@ def _excess(
     return f"seen_with_many:{min(exceeded, key=strength_key(rules.priority))}"
 
 
-def company(identifier: Identifier, touchpoints: Iterable[Touchpoint]) -> set[Identifier]:
-    """The identifiers seen with ``identifier`` in ``touchpoints``."""
+def company(touchpoints: Iterable[Touchpoint]) -> set[Identifier]:
+    """Every identifier the touchpoints carry (the company of one they all carry)."""
     return {other for touchpoint in touchpoints for other in touchpoint.identifiers}
 
 

@@ -98,7 +98,7 @@ class _World:
         )
 
     def _company(self, identifier: Identifier) -> set[Identifier]:
-        return company(identifier, self.carrying(identifier))
+        return company(self.carrying(identifier))
 
     def reach(self, start: Iterable[str], follow: Callable[[Identifier], bool]) -> set[str]:
         """The touchpoints reachable from ``start`` through identifiers worth following."""
