@@ -6,13 +6,17 @@ import asyncio
 import sys
 from pathlib import Path
 
-from benchmarks import foundation, touchpoint
+from benchmarks import foundation, profile, touchpoint
 from benchmarks.harness import Report, embedded_stack
 
 RESULTS = Path("bench-results")
 
 
-SUITES = {"foundation": foundation.run, "touchpoint": touchpoint.run}
+SUITES = {
+    "foundation": foundation.run,
+    "touchpoint": touchpoint.run,
+    "profile": profile.run,
+}
 
 
 def main() -> None:

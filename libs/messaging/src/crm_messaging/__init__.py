@@ -1,6 +1,12 @@
 """Kafka mechanisms shared by every service: topics, outbox relay, consumer kit, tracing."""
 
-from crm_messaging.consumer import Consumer, ConsumerSettings, Handler, InboundMessage
+from crm_messaging.consumer import (
+    BatchHandler,
+    Consumer,
+    ConsumerSettings,
+    Handler,
+    InboundMessage,
+)
 from crm_messaging.errors import DeadLetter, MessagingError, RetryLater
 from crm_messaging.inbox import INBOX_MIGRATIONS
 from crm_messaging.relay import OutboxRelay
@@ -11,6 +17,7 @@ __all__ = [
     "ALL_TOPICS",
     "INBOX_MIGRATIONS",
     "TOPICS",
+    "BatchHandler",
     "Consumer",
     "ConsumerSettings",
     "DeadLetter",

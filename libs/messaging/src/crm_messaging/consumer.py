@@ -31,7 +31,7 @@ from crm_messaging.metrics import CONSUMER_LAG, CONSUMER_MESSAGES
 from crm_messaging.topics import dead_letter_topic
 from crm_messaging.tracing import TraceContext, from_headers, use_trace
 
-__all__ = ["Consumer", "ConsumerSettings", "Handler", "InboundMessage"]
+__all__ = ["BatchHandler", "Consumer", "ConsumerSettings", "Handler", "InboundMessage"]
 
 log = logging.getLogger("crm.consumer")
 
@@ -55,6 +55,9 @@ class InboundMessage:
 
 
 Handler = Callable[[InboundMessage, UnitOfWork], Awaitable[None]]
+# Applies several messages (of one partition, in order) in one transaction: for
+# handlers whose per-message cost is dominated by round trips that a batch can share.
+BatchHandler = Callable[[list[InboundMessage], UnitOfWork], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -94,15 +97,19 @@ class Consumer:
         bootstrap_servers: str,
         group_id: str,
         topics: Sequence[str],
-        handler: Handler,
+        handler: Handler | None = None,
         store: EventStore,
+        batch_handler: BatchHandler | None = None,
         producer: AIOKafkaProducer,
         settings: ConsumerSettings | None = None,
         client_id: str | None = None,
     ) -> None:
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give exactly one of handler and batch_handler")
         self.group_id = group_id
         self.topics = list(topics)
         self.handler = handler
+        self.batch_handler = batch_handler
         self.store = store
         self.producer = producer
         self.settings = settings or ConsumerSettings()
@@ -174,16 +181,28 @@ class Consumer:
         async with self.store.transaction() as uow:
             fresh = await claim(uow, self.group_id, [m.event_id for m in messages])
             outcomes: list[tuple[str, str]] = []
+            todo: list[InboundMessage] = []
             for message in messages:
                 if message.event_id in fresh:
                     fresh.discard(message.event_id)
-                    with use_trace(message.trace):
-                        await self.handler(message, uow)
+                    todo.append(message)
                     outcomes.append((message.topic, "processed"))
                 else:
                     outcomes.append((message.topic, "duplicate"))
+            await self._handle(todo, uow)
         for topic, outcome in outcomes:
             CONSUMER_MESSAGES.labels(self.group_id, topic, outcome).inc()
+
+    async def _handle(self, messages: list[InboundMessage], uow: UnitOfWork) -> None:
+        if self.batch_handler is not None:
+            if messages:
+                with use_trace(messages[0].trace):
+                    await self.batch_handler(messages, uow)
+            return
+        assert self.handler is not None
+        for message in messages:
+            with use_trace(message.trace):
+                await self.handler(message, uow)
 
     async def _apply_alone(self, record: ConsumerRecord, message: InboundMessage) -> None:
         delay = self.settings.backoff_initial

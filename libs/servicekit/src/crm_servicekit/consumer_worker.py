@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crm_eventstore import EventStore
-from crm_messaging import Consumer, ConsumerSettings, Handler
+from crm_messaging import BatchHandler, Consumer, ConsumerSettings, Handler
 from crm_servicekit.context import ServiceContext
 from crm_servicekit.workers import Worker
 
@@ -13,15 +13,17 @@ __all__ = ["consumer_worker"]
 
 
 def consumer_worker(
-    topics: Sequence[str], group: str, handler: Handler,
-    settings: ConsumerSettings | None = None,
+    topics: Sequence[str], group: str, handler: Handler | None = None,
+    settings: ConsumerSettings | None = None, batch_handler: BatchHandler | None = None,
 ) -> Worker:
-    """A worker consuming ``topics`` as a member of ``group``, applying ``handler``."""
+    """A worker consuming ``topics`` as a member of ``group``, applying ``handler``
+    (one message at a time) or ``batch_handler`` (a chunk per transaction)."""
 
     async def consume(ctx: ServiceContext) -> None:
         consumer = Consumer(
             bootstrap_servers=ctx.settings.kafka_bootstrap_servers, group_id=group,
-            topics=topics, handler=handler, store=EventStore(ctx.engine),
+            topics=topics, handler=handler, batch_handler=batch_handler,
+            store=EventStore(ctx.engine),
             producer=ctx.producer, settings=settings,
             client_id=f"{ctx.settings.service_name}-{group}",
         )

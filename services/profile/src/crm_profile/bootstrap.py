@@ -27,7 +27,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         routers=[profile_router()],
         workers=[
             consumer_worker([settings.touchpoints_topic], settings.identity_consumer_group,
-                            resolver),
+                            batch_handler=resolver),
             outbox_relay,
         ],
     )

@@ -24,7 +24,8 @@ from crm_profile.domain.identity import (
 __all__ = ["IdentityStore", "KnownEvidence"]
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('crm-identity:' || current_schema()))")
-_SEEN = text("SELECT 1 FROM identity_evidence WHERE touchpoint_id = :id")
+_SEEN = text("""SELECT touchpoint_id FROM identity_evidence
+                WHERE touchpoint_id = ANY(CAST(:ids AS text[]))""")
 _SHARED = text("""SELECT identifier, customer_ids FROM identity_shared
                   WHERE identifier = ANY(CAST(:ids AS text[]))""")
 _EVIDENCE = text("""
@@ -49,7 +50,11 @@ _PAYLOADS = text("""SELECT touchpoint_id, touchpoint FROM identity_evidence
                     WHERE touchpoint_id = ANY(CAST(:ids AS text[]))""")
 _SAVE_EVIDENCE = text("""
 INSERT INTO identity_evidence (touchpoint_id, occurred_at, identifiers, assurance, touchpoint)
-VALUES (:id, :at, CAST(:ids AS text[]), :assurance, :payload) ON CONFLICT DO NOTHING
+SELECT id, at, string_to_array(ids, chr(31)), assurance, payload
+FROM unnest(CAST(:ids AS text[]), CAST(:ats AS timestamptz[]), CAST(:identifiers AS text[]),
+            CAST(:assurances AS text[]), CAST(:payloads AS bytea[]))
+     AS e(id, at, ids, assurance, payload)
+ON CONFLICT DO NOTHING
 """)
 _SAVE_PROFILES = text("""
 INSERT INTO identity_profiles (customer_id, created_order, identifiers, merged_into)
@@ -99,8 +104,10 @@ class IdentityStore:
         """Serialise identity decisions until the transaction ends."""
         await self.connection.execute(_LOCK)
 
-    async def has_seen(self, touchpoint_id: str) -> bool:
-        return (await self.connection.execute(_SEEN, {"id": touchpoint_id})).first() is not None
+    async def seen(self, touchpoint_ids: Iterable[str]) -> set[str]:
+        """Which of ``touchpoint_ids`` were resolved already."""
+        rows = await self.connection.execute(_SEEN, {"ids": list(touchpoint_ids)})
+        return {str(row[0]) for row in rows}
 
     async def evidence_around(
         self, identifiers: Iterable[str], blocked: frozenset[str]
@@ -152,11 +159,13 @@ class IdentityStore:
         rows = await self.connection.execute(_PAYLOADS, {"ids": list(touchpoint_ids)})
         return {str(tp): bytes(payload) for tp, payload in rows}
 
-    async def save_evidence(self, evidence: Evidence, touchpoint: bytes) -> None:
+    async def save_evidence(self, evidence: Mapping[Evidence, bytes]) -> None:
+        """Record resolved evidence with its touchpoint (protobuf)."""
+        items = list(evidence.items())
         await self.connection.execute(_SAVE_EVIDENCE, {
-            "id": evidence.touchpoint_id, "at": evidence.occurred_at,
-            "ids": sorted(evidence.identifiers), "assurance": evidence.assurance,
-            "payload": touchpoint})
+            "ids": [e.touchpoint_id for e, _ in items], "ats": [e.occurred_at for e, _ in items],
+            "identifiers": [_SEP.join(sorted(e.identifiers)) for e, _ in items],
+            "assurances": [e.assurance for e, _ in items], "payloads": [p for _, p in items]})
 
     async def save(self, before: CurrentIdentity, after: CurrentIdentity) -> None:
         """Write what changed from ``before`` to ``after`` (both restricted the same way)."""

@@ -1,17 +1,27 @@
-"""Identity resolution of one touchpoint: evidence in, profile events out, one transaction."""
+"""Identity resolution of touchpoints: evidence in, profile events out, one transaction.
+
+A consumer chunk is resolved together: one lock, one load of the state around all of
+its identifiers, then each touchpoint decided in order against the state the previous
+ones left, then one write of the state, the evidence and the events.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
-from crm_eventstore import EventMetadata, UnitOfWork
+from crm_eventstore import EventMetadata, StreamAppend, UnitOfWork
 from crm_messaging import DeadLetter, InboundMessage
 from crm_profile.adapters.identity_store import IdentityStore
 from crm_profile.app.identifiers import evidence_of
 from crm_profile.app.profile_events import Cause, observations, profile_events
 from crm_profile.domain.identity import (
+    CurrentIdentity,
+    Decision,
+    Evidence,
     IdentityRules,
     TouchpointAttributed,
     apply,
@@ -24,40 +34,115 @@ TOUCHPOINT_RECORDED = "crm.touchpoints.v1.TouchpointRecorded"
 
 
 @dataclass(frozen=True)
+class _Incoming:
+    message: InboundMessage
+    touchpoint: TouchpointRecorded
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
 class TouchpointResolver:
-    """The consumer handler of crm.touchpoints.v1."""
+    """The consumer (batch) handler of crm.touchpoints.v1."""
 
     rules: IdentityRules
 
-    async def __call__(self, message: InboundMessage, uow: UnitOfWork) -> None:
-        envelope = message.envelope
-        if envelope.event_type != TOUCHPOINT_RECORDED:
-            raise DeadLetter(f"unexpected event type {envelope.event_type} on touchpoints")
-        payload = envelope.payload
-        touchpoint = TouchpointRecorded.FromString(payload)
-        evidence = evidence_of(touchpoint)
-        if not evidence.identifiers:
-            raise DeadLetter(f"touchpoint {touchpoint.event_id} carries no identifier")
+    async def __call__(self, messages: list[InboundMessage], uow: UnitOfWork) -> None:
+        incoming = [_read(message) for message in messages]
         store = IdentityStore(uow.connection)
         await store.lock()
-        if await store.has_seen(evidence.touchpoint_id):
+        seen = await store.seen(i.evidence.touchpoint_id for i in incoming)
+        incoming = _first_of_each([i for i in incoming if i.evidence.touchpoint_id not in seen])
+        if not incoming:
             return
-        known = await store.evidence_around(evidence.identifiers, self.rules.blocked)
-        current = await store.state_for([*known.evidence, evidence])
-        decisions = decide(current, evidence, known.evidence, self.rules,
-                           lambda: str(uuid.uuid4()))
-        await store.save_evidence(evidence, payload)
-        after = apply(current, decisions)
-        await store.save(current, after)
-        moved = {d.touchpoint_id for d in decisions if isinstance(d, TouchpointAttributed)}
-        touchpoints = await store.payloads(moved - {evidence.touchpoint_id})
-        touchpoints[evidence.touchpoint_id] = payload
-        cause = Cause(evidence.touchpoint_id, evidence.occurred_at, _metadata(message),
-                      touchpoints)
-        appends = profile_events(decisions, cause)
-        if customer := after.attribution.get(evidence.touchpoint_id):
-            appends += observations(customer, touchpoint, cause.metadata)
-        await uow.append_streams(appends)
+        identifiers = set().union(*(i.evidence.identifiers for i in incoming))
+        known = await store.evidence_around(identifiers, self.rules.blocked)
+        before = await store.state_for([*known.evidence, *(i.evidence for i in incoming)])
+        state, decided = self._decide_in_order(before, list(known.evidence), incoming)
+        await store.save_evidence({i.evidence: i.message.envelope.payload for i in incoming})
+        await store.save(before, state)
+        await uow.append_streams(await self._events(store, state, decided))
+
+    def _decide_in_order(
+        self, state: CurrentIdentity, known: list[Evidence], incoming: list[_Incoming]
+    ) -> tuple[CurrentIdentity, list[tuple[_Incoming, tuple[Decision, ...]]]]:
+        index = _EvidenceIndex(known)
+        decided = []
+        for item in incoming:
+            around = index.around(item.evidence.identifiers,
+                                  frozenset(state.shared) | self.rules.blocked)
+            decisions = decide(state, item.evidence, around, self.rules,
+                               lambda: str(uuid.uuid4()))
+            state = apply(state, decisions)
+            index.add(item.evidence)
+            decided.append((item, decisions))
+        return state, decided
+
+    async def _events(
+        self, store: IdentityStore, state: CurrentIdentity,
+        decided: list[tuple[_Incoming, tuple[Decision, ...]]],
+    ) -> list[StreamAppend]:
+        own = {item.evidence.touchpoint_id: item.message.envelope.payload for item, _ in decided}
+        moved = {d.touchpoint_id for _, ds in decided for d in ds
+                 if isinstance(d, TouchpointAttributed)}
+        touchpoints = {**await store.payloads(moved - set(own)), **own}
+        appends: list[StreamAppend] = []
+        for item, decisions in decided:
+            cause = Cause(item.evidence.touchpoint_id, item.evidence.occurred_at,
+                          _metadata(item.message), touchpoints)
+            appends += profile_events(decisions, cause)
+            attributed = [d.customer_id for d in decisions if isinstance(d, TouchpointAttributed)
+                          and d.touchpoint_id == item.evidence.touchpoint_id]
+            if attributed:
+                appends += observations(attributed[-1], item.touchpoint, cause.metadata)
+        return appends
+
+
+class _EvidenceIndex:
+    """Known evidence by identifier, to hand each decision only what it can reach
+    (the same walk as :meth:`IdentityStore.evidence_around`, in memory)."""
+
+    def __init__(self, evidence: Iterable[Evidence]) -> None:
+        self._by_identifier: dict[str, list[Evidence]] = defaultdict(list)
+        for item in evidence:
+            self.add(item)
+
+    def add(self, evidence: Evidence) -> None:
+        for identifier in evidence.identifiers:
+            self._by_identifier[identifier].append(evidence)
+
+    def around(self, identifiers: Iterable[str], stop: frozenset[str]) -> list[Evidence]:
+        """Evidence reachable from ``identifiers`` without passing through ``stop``."""
+        reached: dict[str, Evidence] = {}
+        visited = set(identifiers)
+        frontier = [i for i in visited if i not in stop]
+        while frontier:
+            identifier = frontier.pop()
+            for item in self._by_identifier.get(identifier, ()):
+                if item.touchpoint_id in reached:
+                    continue
+                reached[item.touchpoint_id] = item
+                fresh = item.identifiers - visited
+                visited |= fresh
+                frontier += [i for i in fresh if i not in stop]
+        return list(reached.values())
+
+
+def _read(message: InboundMessage) -> _Incoming:
+    envelope = message.envelope
+    if envelope.event_type != TOUCHPOINT_RECORDED:
+        raise DeadLetter(f"unexpected event type {envelope.event_type} on touchpoints")
+    touchpoint = TouchpointRecorded.FromString(envelope.payload)
+    evidence = evidence_of(touchpoint)
+    if not evidence.identifiers:
+        raise DeadLetter(f"touchpoint {touchpoint.event_id} carries no identifier")
+    return _Incoming(message, touchpoint, evidence)
+
+
+def _first_of_each(incoming: list[_Incoming]) -> list[_Incoming]:
+    unique: dict[str, _Incoming] = {}
+    for item in incoming:
+        unique.setdefault(item.evidence.touchpoint_id, item)
+    return list(unique.values())
 
 
 def _metadata(message: InboundMessage) -> EventMetadata:

@@ -23,6 +23,7 @@ from crm_profile.domain.identity import (
     affected_component,
     apply,
     decide,
+    identifiers_to_load,
     reconcile,
     resolve,
     restrict,
@@ -253,6 +254,21 @@ def test_the_component_follows_an_identifier_that_just_became_shared() -> None:
                                    frozenset())
 
     assert component == {"grace-calls", "ada-calls", "ada-shops"}
+
+
+def test_a_service_holding_part_of_the_evidence_is_told_what_to_load_next() -> None:
+    new = seen("grace-calls", 4, GRACE, HOME_PHONE)
+    stored = [seen("ada-calls", 1, ADA, HOME_PHONE), seen("ada-shops", 2, ADA, ADA_MAIL)]
+
+    asked, loaded = [], frozenset[str]()
+    while need := identifiers_to_load(new, [e for e in stored if e.identifiers & loaded], RULES,
+                                      frozenset(), loaded):
+        asked.append(need)
+        loaded |= need
+
+    assert asked == [{GRACE, HOME_PHONE}, {ADA}, {ADA_MAIL}]
+    assert affected_component(new, stored, RULES, frozenset()) == {
+        "grace-calls", "ada-calls", "ada-shops"}
 
 
 def test_reconcile_leaves_profiles_outside_the_component_alone() -> None:

@@ -84,14 +84,28 @@ def _plan(
         if profile.customer_id in home:
             homed.setdefault(home[profile.customer_id], []).append(profile)
     restored = _restorable(touched, target, home, homed, lineage)
-    owner: list[str] = []
-    for cluster in range(len(target.clusters)):
-        ids = [restored[cluster]] if cluster in restored else [
-            p.customer_id for p in homed.get(cluster, ())]
-        owner.append(ids[0] if ids else new_customer_id())
-    created = frozenset(c for c in range(len(owner)) if c not in restored and c not in homed)
-    return _Plan(home, {c: tuple(ps) for c, ps in homed.items()}, lineage, restored,
-                 tuple(owner), created)
+    clusters = range(len(target.clusters))
+    return _Plan(
+        home=home,
+        homed={c: tuple(profiles) for c, profiles in homed.items()},
+        lineage=lineage,
+        restored=restored,
+        owner=tuple(_owner(c, restored, homed, new_customer_id) for c in clusters),
+        created=frozenset(c for c in clusters if c not in restored and c not in homed),
+    )
+
+
+def _owner(
+    cluster: int,
+    restored: Mapping[int, str],
+    homed: Mapping[int, list[Profile]],
+    new_customer_id: Callable[[], str],
+) -> str:
+    if cluster in restored:
+        return restored[cluster]
+    if cluster in homed:
+        return homed[cluster][0].customer_id
+    return new_customer_id()
 
 
 def _age(profile: Profile) -> tuple[int, str]:
@@ -130,8 +144,25 @@ def _restorable(
     homed: Mapping[int, list[Profile]],
     lineage: Mapping[str, str],
 ) -> dict[int, str]:
-    """Clusters a profile merged away earlier can hold again (it must be the oldest there)."""
-    pairs = []
+    """Clusters that profiles merged away earlier hold again: per cluster the one keeping
+    most of it, each at most once."""
+    restored: dict[int, str] = {}
+    for _, _, cluster, cid in sorted(_restorations(touched, target, home, homed, lineage)):
+        if cluster not in restored and cid not in restored.values():
+            restored[cluster] = cid
+    return restored
+
+
+def _restorations(
+    touched: CurrentIdentity,
+    target: Resolution,
+    home: Mapping[str, int],
+    homed: Mapping[int, list[Profile]],
+    lineage: Mapping[str, str],
+) -> Iterator[tuple[int, int, int, str]]:
+    """(-identifiers kept, age, cluster, merged-away id) for every cluster outside its
+    live profile's home that a merged-away profile could come back to hold (being older
+    than every profile homed there)."""
     for cid, merged in touched.merged_away.items():
         root = lineage[cid]
         kept = merged.profile.identifiers & touched.profiles[root].identifiers
@@ -140,12 +171,7 @@ def _restorable(
                 continue
             rivals = homed.get(cluster, [])
             if not rivals or merged.profile.created_order < rivals[0].created_order:
-                pairs.append((-n, merged.profile.created_order, cluster, cid))
-    restored: dict[int, str] = {}
-    for _, _, cluster, cid in sorted(pairs):
-        if cluster not in restored and cid not in restored.values():
-            restored[cluster] = cid
-    return restored
+                yield -n, merged.profile.created_order, cluster, cid
 
 
 class _Structure:
