@@ -88,10 +88,12 @@ _SEP = chr(31)  # unit separator: joins text[] values inside one array element
 
 @dataclass(frozen=True)
 class KnownEvidence:
-    """The evidence around new identifiers and the shared identifiers met on the way."""
+    """The evidence around new identifiers, the shared identifiers met on the way, and
+    the identifiers whose touchpoints were all loaded (``queried``)."""
 
     evidence: tuple[Evidence, ...]
     shared: frozenset[str]
+    queried: frozenset[str]
 
 
 class IdentityStore:
@@ -118,6 +120,7 @@ class IdentityStore:
         frontier = set(visited)
         found: dict[str, Evidence] = {}
         shared: set[str] = set()
+        queried: set[str] = set()
         while frontier:
             rows = await self.connection.execute(_SHARED, {"ids": sorted(frontier)})
             shared |= {str(row[0]) for row in rows}
@@ -126,12 +129,24 @@ class IdentityStore:
             if not follow:
                 break
             rows = await self.connection.execute(_EVIDENCE, {"ids": follow, "seen": list(found)})
+            queried.update(follow)
             for row in rows:
                 found[row.touchpoint_id] = Evidence(
                     row.touchpoint_id, row.occurred_at, frozenset(row.identifiers), row.assurance)
                 frontier |= set(row.identifiers) - visited
             visited |= frontier
-        return KnownEvidence(tuple(found.values()), frozenset(shared))
+        return KnownEvidence(tuple(found.values()), frozenset(shared), frozenset(queried))
+
+    async def evidence_with(
+        self, identifiers: Iterable[str], known: Iterable[str]
+    ) -> tuple[list[Evidence], frozenset[str]]:
+        """Touchpoints carrying any of ``identifiers`` (but not ``known`` ones), and which
+        of ``identifiers`` are shared."""
+        ids = sorted(identifiers)
+        shared = frozenset(str(r[0]) for r in await self.connection.execute(_SHARED, {"ids": ids}))
+        rows = await self.connection.execute(_EVIDENCE, {"ids": ids, "seen": list(known)})
+        return [Evidence(r.touchpoint_id, r.occurred_at, frozenset(r.identifiers), r.assurance)
+                for r in rows], shared
 
     async def state_for(self, component: Iterable[Evidence]) -> CurrentIdentity:
         """The part of the identity state that ``component`` touches."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
@@ -26,6 +26,7 @@ from crm_profile.domain.identity import (
     TouchpointAttributed,
     apply,
     decide,
+    identifiers_to_load,
 )
 
 __all__ = ["TouchpointResolver"]
@@ -54,23 +55,49 @@ class TouchpointResolver:
         incoming = _first_of_each([i for i in incoming if i.evidence.touchpoint_id not in seen])
         if not incoming:
             return
-        identifiers = set().union(*(i.evidence.identifiers for i in incoming))
-        known = await store.evidence_around(identifiers, self.rules.blocked)
-        before = await store.state_for([*known.evidence, *(i.evidence for i in incoming)])
-        state, decided = self._decide_in_order(before, list(known.evidence), incoming)
+        index = await self._load_around(store, incoming)
+        before = await store.state_for([*index.evidence(), *(i.evidence for i in incoming)])
+        state, decided = self._decide_in_order(before, index, incoming)
         await store.save_evidence({i.evidence: i.message.envelope.payload for i in incoming})
         await store.save(before, state)
         await uow.append_streams(await self._events(store, state, decided))
 
+    async def _load_around(
+        self, store: IdentityStore, incoming: list[_Incoming]
+    ) -> _EvidenceIndex:
+        """Every stored touchpoint any incoming touchpoint's component may depend on:
+        a walk through unshared identifiers, completed by what the domain asks for."""
+        identifiers = set().union(*(i.evidence.identifiers for i in incoming))
+        known = await store.evidence_around(identifiers, self.rules.blocked)
+        index = _EvidenceIndex(known.evidence, known.queried)
+        shared = set(known.shared)
+        while missing := set().union(*(
+                self._still_needed(index, i.evidence, frozenset(shared)) for i in incoming)):
+            found, now_shared = await store.evidence_with(missing, index.ids())
+            index.load(found, missing)
+            shared |= now_shared
+        return index
+
+    def _still_needed(self, index: _EvidenceIndex, new: Evidence,
+                      shared: frozenset[str]) -> frozenset[str]:
+        near, loaded = index.around(new.identifiers, shared | self.rules.blocked)
+        return identifiers_to_load(new, near, self.rules, shared, loaded | index.loaded)
+
+    def _needs(
+        self, new: Evidence, shared: frozenset[str]
+    ) -> Callable[[list[Evidence], frozenset[str]], frozenset[str]]:
+        def needs(known: list[Evidence], loaded: frozenset[str]) -> frozenset[str]:
+            return identifiers_to_load(new, known, self.rules, shared, loaded)
+        return needs
+
     def _decide_in_order(
-        self, state: CurrentIdentity, known: list[Evidence], incoming: list[_Incoming]
+        self, state: CurrentIdentity, index: _EvidenceIndex, incoming: list[_Incoming]
     ) -> tuple[CurrentIdentity, list[tuple[_Incoming, tuple[Decision, ...]]]]:
-        index = _EvidenceIndex(known)
         decided = []
         for item in incoming:
-            around = index.around(item.evidence.identifiers,
-                                  frozenset(state.shared) | self.rules.blocked)
-            decisions = decide(state, item.evidence, around, self.rules,
+            near = index.closure(item.evidence, frozenset(state.shared) | self.rules.blocked,
+                                 self._needs(item.evidence, frozenset(state.shared)))
+            decisions = decide(state, item.evidence, near, self.rules,
                                lambda: str(uuid.uuid4()))
             state = apply(state, decisions)
             index.add(item.evidence)
@@ -98,23 +125,46 @@ class TouchpointResolver:
 
 
 class _EvidenceIndex:
-    """Known evidence by identifier, to hand each decision only what it can reach
-    (the same walk as :meth:`IdentityStore.evidence_around`, in memory)."""
+    """Known evidence by identifier, so that each decision gets only what it can reach.
 
-    def __init__(self, evidence: Iterable[Evidence]) -> None:
+    ``loaded`` holds the identifiers whose touchpoints are all here (queried from the
+    store, or first seen in this chunk).
+    """
+
+    def __init__(self, evidence: Iterable[Evidence], loaded: Iterable[str]) -> None:
         self._by_identifier: dict[str, list[Evidence]] = defaultdict(list)
+        self._ids: dict[str, Evidence] = {}
+        self.loaded: frozenset[str] = frozenset(loaded)
         for item in evidence:
             self.add(item)
 
+    def evidence(self) -> list[Evidence]:
+        return list(self._ids.values())
+
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
     def add(self, evidence: Evidence) -> None:
+        if evidence.touchpoint_id in self._ids:
+            return
+        self._ids[evidence.touchpoint_id] = evidence
         for identifier in evidence.identifiers:
             self._by_identifier[identifier].append(evidence)
 
-    def around(self, identifiers: Iterable[str], stop: frozenset[str]) -> list[Evidence]:
-        """Evidence reachable from ``identifiers`` without passing through ``stop``."""
+    def load(self, evidence: Iterable[Evidence], identifiers: Iterable[str]) -> None:
+        """Add what the store returned for ``identifiers``: now fully loaded."""
+        for item in evidence:
+            self.add(item)
+        self.loaded |= frozenset(identifiers)
+
+    def around(self, identifiers: Iterable[str],
+               stop: frozenset[str]) -> tuple[list[Evidence], frozenset[str]]:
+        """Evidence reachable from ``identifiers`` without passing through ``stop``, and
+        the identifiers walked (all their evidence is in the result)."""
         reached: dict[str, Evidence] = {}
         visited = set(identifiers)
         frontier = [i for i in visited if i not in stop]
+        walked = set(frontier)
         while frontier:
             identifier = frontier.pop()
             for item in self._by_identifier.get(identifier, ()):
@@ -124,7 +174,22 @@ class _EvidenceIndex:
                 fresh = item.identifiers - visited
                 visited |= fresh
                 frontier += [i for i in fresh if i not in stop]
-        return list(reached.values())
+                walked |= {i for i in fresh if i not in stop}
+        return list(reached.values()), frozenset(walked)
+
+    def closure(
+        self, new: Evidence, stop: frozenset[str],
+        needs: Callable[[list[Evidence], frozenset[str]], frozenset[str]],
+    ) -> list[Evidence]:
+        """``around`` completed with the evidence the domain says the component needs."""
+        near, walked = self.around(new.identifiers, stop)
+        found = {e.touchpoint_id: e for e in near}
+        while extra := needs(list(found.values()), walked):
+            for identifier in extra:
+                for item in self._by_identifier.get(identifier, ()):
+                    found.setdefault(item.touchpoint_id, item)
+            walked |= extra
+        return list(found.values())
 
 
 def _read(message: InboundMessage) -> _Incoming:

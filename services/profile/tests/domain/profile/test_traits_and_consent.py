@@ -58,11 +58,14 @@ def test_a_consent_given_after_the_merge_applies() -> None:
     assert view.consent[("email", "marketing")].granted is True
 
 
+# An event id names one fact: equal ids carry equal content, as in the event store.
 traits = st.builds(
-    trait, st.sampled_from(["city", "first_name"]), st.sampled_from(["x", "y", "z"]),
-    st.integers(0, 5), st.sampled_from(["e1", "e2", "e3", "e4"]))
-consents = st.builds(consent, st.booleans(), st.integers(0, 5), st.sampled_from(["A", "B"]),
-                     st.sampled_from(["e1", "e2", "e3"]))
+    lambda name, value, minutes: trait(name, value, minutes, f"{name}-{value}-{minutes}"),
+    st.sampled_from(["city", "first_name"]), st.sampled_from(["x", "y", "z"]),
+    st.integers(0, 5))
+consents = st.builds(
+    lambda granted, minutes, side: consent(granted, minutes, side, f"{granted}-{minutes}-{side}"),
+    st.booleans(), st.integers(0, 5), st.sampled_from(["A", "B"]))
 
 
 @given(st.lists(traits, max_size=8), st.lists(consents, max_size=8), st.randoms())
