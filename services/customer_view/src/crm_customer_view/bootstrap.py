@@ -1,22 +1,37 @@
-"""The composition root of the customer_view service: the one place that wires it together."""
+"""The composition root of the customer view: the one place that wires it together."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from crm_customer_view.app.projection import CustomerViewProjection
+from crm_customer_view.entrypoints.api import customer_router
 from crm_customer_view.settings import CustomerViewSettings
+from crm_eventstore import MigrationSet
 from crm_servicekit import ServiceSettings, create_app
+from crm_servicekit.consumer_worker import consumer_worker
 from crm_servicekit.relay_worker import outbox_relay
 from crm_servicekit.service import ServiceDefinition
 
 __all__ = ["SERVICE", "build_app"]
 
+MIGRATIONS = MigrationSet("customer_view", "crm_customer_view")
+
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    """The customer_view service's app: its routes, and the workers it runs."""
-    return create_app(settings, workers=[outbox_relay])
+    """The customer view: the projection of crm.profiles.v1 and its query API."""
+    assert isinstance(settings, CustomerViewSettings)
+    projection = CustomerViewProjection(settings.projection_config())
+    return create_app(
+        settings,
+        routers=[customer_router(settings.lookup_phone_region)],
+        workers=[
+            consumer_worker([settings.profiles_topic], settings.view_consumer_group,
+                            batch_handler=projection),
+            outbox_relay,
+        ],
+    )
 
 
-SERVICE = ServiceDefinition(
-    name="customer_view", settings_type=CustomerViewSettings, build_app=build_app
-)
+SERVICE = ServiceDefinition(name="customer_view", settings_type=CustomerViewSettings,
+                            build_app=build_app, migrations=[MIGRATIONS])

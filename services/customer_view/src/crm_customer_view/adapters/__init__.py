@@ -1,0 +1,1 @@
+"""Postgres adapters of the customer view."""

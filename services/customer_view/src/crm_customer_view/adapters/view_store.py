@@ -1,0 +1,133 @@
+"""The customer view's tables: consumed events by index key, and the derived records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm_contracts import decode_envelope
+from crm_customer_view.domain import (
+    CustomerRecord,
+    Fact,
+    Redirect,
+    digest,
+    facts_from_envelope,
+)
+
+__all__ = ["StoredRecord", "ViewStore"]
+
+_SAVE_EVENTS = text("""
+INSERT INTO view_events (event_id, envelope)
+SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:envelopes AS bytea[]))
+ON CONFLICT DO NOTHING
+""")
+_SAVE_KEYS = text("""
+INSERT INTO view_event_keys (key, event_id)
+SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:ids AS text[]))
+ON CONFLICT DO NOTHING
+""")
+_LOAD = text("""
+SELECT DISTINCT e.event_id, e.envelope FROM view_event_keys k
+JOIN view_events e USING (event_id)
+WHERE k.key = ANY(CAST(:keys AS text[]))
+""")
+_SAVE_RECORD = text("""
+INSERT INTO customer_records
+    (customer_id, survivor_id, record, masked, digest, version, last_event_at, updated_at)
+VALUES (:id, :survivor, CAST(:record AS jsonb), CAST(:masked AS jsonb), :digest, :version,
+        :last_event_at, clock_timestamp())
+ON CONFLICT (customer_id) DO UPDATE SET
+    survivor_id = EXCLUDED.survivor_id, record = EXCLUDED.record, masked = EXCLUDED.masked,
+    digest = EXCLUDED.digest, version = EXCLUDED.version,
+    last_event_at = EXCLUDED.last_event_at, updated_at = EXCLUDED.updated_at
+WHERE customer_records.digest IS DISTINCT FROM EXCLUDED.digest
+   OR customer_records.survivor_id IS DISTINCT FROM EXCLUDED.survivor_id
+""")
+_DROP_IDENTIFIERS = text("DELETE FROM customer_identifiers WHERE customer_id = :id")
+_SAVE_IDENTIFIERS = text("""
+INSERT INTO customer_identifiers (type, value, customer_id)
+SELECT t, v, :id FROM unnest(CAST(:types AS text[]), CAST(:values AS text[])) AS i(t, v)
+ON CONFLICT DO NOTHING
+""")
+_RECORD = text("""SELECT customer_id, survivor_id, record, masked, updated_at
+                  FROM customer_records WHERE customer_id = :id""")
+_BY_IDENTIFIER = text("""SELECT customer_id FROM customer_identifiers
+                         WHERE type = :type AND value = :value ORDER BY customer_id""")
+_UPDATED = text("""
+SELECT customer_id, survivor_id, record, masked, updated_at FROM customer_records
+WHERE survivor_id IS NULL AND (updated_at, customer_id) > (:since, :after)
+ORDER BY updated_at, customer_id LIMIT :limit
+""")
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    customer_id: str
+    survivor_id: str | None
+    record: dict[str, Any] | None
+    masked: dict[str, Any] | None
+    updated_at: datetime
+
+
+class ViewStore:
+    """The projection's tables on the caller's connection."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def save_events(self, events: Sequence[tuple[str, bytes, Iterable[str]]]) -> None:
+        """Keep each event (id, envelope) under its facts' index keys; repeats are no-ops."""
+        if not events:
+            return
+        await self.connection.execute(_SAVE_EVENTS, {
+            "ids": [e[0] for e in events], "envelopes": [e[1] for e in events]})
+        pairs = [(key, event_id) for event_id, _, keys in events for key in keys]
+        if pairs:
+            await self.connection.execute(_SAVE_KEYS, {
+                "keys": [k for k, _ in pairs], "ids": [i for _, i in pairs]})
+
+    async def facts_under(self, keys: Iterable[str]) -> list[Fact]:
+        """Every fact of the events filed under ``keys``."""
+        rows = await self.connection.execute(_LOAD, {"keys": sorted(keys)})
+        return [fact for row in rows for fact in facts_from_envelope(decode_envelope(row[1]))]
+
+    async def save_record(self, result: CustomerRecord | Redirect) -> None:
+        if isinstance(result, Redirect):
+            await self.connection.execute(_SAVE_RECORD, {
+                "id": result.customer_id, "survivor": result.survivor_id, "record": None,
+                "masked": None, "digest": None, "version": 0, "last_event_at": None})
+            await self.connection.execute(_DROP_IDENTIFIERS, {"id": result.customer_id})
+            return
+        await self.connection.execute(_SAVE_RECORD, {
+            "id": result.customer_id, "survivor": None,
+            "record": json.dumps(result.to_json(mask_pii=False)),
+            "masked": json.dumps(result.to_json(mask_pii=True)), "digest": digest(result),
+            "version": result.freshness.version,
+            "last_event_at": result.freshness.last_event_at})
+        await self.connection.execute(_DROP_IDENTIFIERS, {"id": result.customer_id})
+        live = [i for i in result.identifiers if not i.shared]
+        if live:
+            await self.connection.execute(_SAVE_IDENTIFIERS, {
+                "id": result.customer_id, "types": [i.type for i in live],
+                "values": [i.value for i in live]})
+
+    async def record(self, customer_id: str) -> StoredRecord | None:
+        row = (await self.connection.execute(_RECORD, {"id": customer_id})).first()
+        return None if row is None else StoredRecord(*row)
+
+    async def customers_with(self, identifier_type: str, value: str) -> list[str]:
+        rows = await self.connection.execute(_BY_IDENTIFIER,
+                                             {"type": identifier_type, "value": value})
+        return [str(r[0]) for r in rows]
+
+    async def updated_since(self, since: datetime, after: str,
+                            limit: int) -> list[StoredRecord]:
+        rows = await self.connection.execute(
+            _UPDATED, {"since": since, "after": after, "limit": limit})
+        return [StoredRecord(*row) for row in rows]

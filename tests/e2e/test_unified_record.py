@@ -1,0 +1,90 @@
+"""Through HTTP only: a call-center call and a web visit of one person, written
+differently, become one record found by every identifier, with both channels' history."""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from crm_devstack.ports import free_port
+from crm_devstack.testing import ServiceUnderTest, eventually
+from crm_eventstore import create_engine
+from crm_messaging import create_topics
+from crm_servicekit.apikeys import ApiKeyStore
+
+pytestmark = pytest.mark.slow
+
+KEY = "crm_e2eUnified_" + "k" * 40
+
+
+@pytest.fixture
+async def platform(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[dict[str, str]]:
+    await create_topics(kafka_bootstrap)
+    run = uuid.uuid4().hex[:8]
+    services = {}
+    for name, module in (("touchpoint", "crm_touchpoint"), ("profile", "crm_profile"),
+                         ("customer_view", "crm_customer_view")):
+        schema = f"e2e_{name}_{run}"
+        service = ServiceUnderTest(module, {
+            "DATABASE_URL": postgres_url, "DB_SCHEMA": schema, "LOG_LEVEL": "WARNING",
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "IDENTITY_CONSUMER_GROUP": f"e2e.identity.{run}",
+            "VIEW_CONSUMER_GROUP": f"e2e.view.{run}"}, free_port())
+        service.migrate()
+        engine = create_engine(postgres_url, schema)
+        await ApiKeyStore(engine).register(KEY, "e2e", ["admin"])
+        await engine.dispose()
+        services[name] = service
+    for service in services.values():
+        await service.start()
+    try:
+        yield {name: service.url for name, service in services.items()}
+    finally:
+        for service in services.values():
+            service.stop()
+
+
+async def test_a_call_and_a_web_visit_of_one_person_make_one_record_found_by_any_identifier(
+    platform: dict[str, str],
+) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    call = {"event_id": str(uuid.uuid4()), "channel": "call_center", "type": "call",
+            "occurred_at": "2026-11-20T09:30:00+01:00",
+            "identifiers": {"phone": "(415) 555-2671", "email": " Ada.Lovelace@Example.COM"},
+            "traits": {"first_name": "Ada"},
+            "properties": {"duration_seconds": 300, "reason": "billing", "satisfaction": 5}}
+    visit = {"event_id": str(uuid.uuid4()), "channel": "web", "type": "page_view",
+             "occurred_at": "2026-11-20T10:15:00Z",
+             "identifiers": {"phone": "+1 415-555-2671", "anonymous_id": "web-42"},
+             "properties": {"url": "https://shop.example.com/pricing"}}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for event in (call, visit):
+            reply = await client.post(f"{platform['touchpoint']}/v1/touchpoints", json=event,
+                                      headers=auth)
+            assert reply.status_code == 202, reply.text
+
+        view = platform["customer_view"]
+        lookups = [("email", "ada.lovelace@example.com"), ("phone", "415 555 2671"),
+                   ("phone", "+14155552671"), ("anonymous_id", "web-42")]
+
+        async def both_channels_visible() -> bool:
+            reply = await client.get(f"{view}/v1/customers/lookup", headers=auth,
+                                     params={"type": "email", "value": "ADA.lovelace@example.com"})
+            return reply.status_code == 200 and set(reply.json()["channels"]) == {
+                "call_center", "web"}
+
+        await eventually(both_channels_visible, within=60)
+        records = [await client.get(f"{view}/v1/customers/lookup", headers=auth,
+                                    params={"type": t, "value": v}) for t, v in lookups]
+        ids = {r.json()["customer_id"] for r in records}
+        assert len(ids) == 1, [r.json() for r in records]
+        customer = ids.pop()
+        timeline = await client.get(f"{view}/v1/customers/{customer}/timeline", headers=auth)
+
+    assert timeline.status_code == 200, timeline.text
+    items = timeline.json()["items"]
+    assert [i["channel"] for i in items] == ["web", "call_center"], "newest first"
+    record = records[0].json()
+    assert record["identifiers"]["email"][0]["value"] == "ada.lovelace@example.com"
+    assert record["traits"]["first_name"]["value"] == "Ada"
