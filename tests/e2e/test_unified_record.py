@@ -7,11 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from crm_devstack.ports import free_port
-from crm_devstack.testing import ServiceUnderTest, eventually
-from crm_eventstore import create_engine
-from crm_messaging import create_topics
-from crm_servicekit.apikeys import ApiKeyStore
+from crm_devstack.testing import core_pipeline, eventually
 
 pytestmark = pytest.mark.slow
 
@@ -20,29 +16,8 @@ KEY = "crm_e2eUnified_" + "k" * 40
 
 @pytest.fixture
 async def platform(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[dict[str, str]]:
-    await create_topics(kafka_bootstrap)
-    run = uuid.uuid4().hex[:8]
-    services = {}
-    for name, module in (("touchpoint", "crm_touchpoint"), ("profile", "crm_profile"),
-                         ("customer_view", "crm_customer_view")):
-        schema = f"e2e_{name}_{run}"
-        service = ServiceUnderTest(module, {
-            "DATABASE_URL": postgres_url, "DB_SCHEMA": schema, "LOG_LEVEL": "WARNING",
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "IDENTITY_CONSUMER_GROUP": f"e2e.identity.{run}",
-            "VIEW_CONSUMER_GROUP": f"e2e.view.{run}"}, free_port())
-        service.migrate()
-        engine = create_engine(postgres_url, schema)
-        await ApiKeyStore(engine).register(KEY, "e2e", ["admin"])
-        await engine.dispose()
-        services[name] = service
-    for service in services.values():
-        await service.start()
-    try:
+    async with core_pipeline(postgres_url, kafka_bootstrap, KEY) as services:
         yield {name: service.url for name, service in services.items()}
-    finally:
-        for service in services.values():
-            service.stop()
 
 
 async def test_a_call_and_a_web_visit_of_one_person_make_one_record_found_by_any_identifier(

@@ -21,12 +21,14 @@ from fastapi import FastAPI
 from crm.common.v1.envelope_pb2 import Envelope
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_contracts import encode_envelope, pack_payload, to_timestamp
+from crm_devstack.ports import free_port as _free_port
 from crm_eventstore import NewEvent
 from crm_messaging.topics import dead_letter_topic
 
 __all__ = [
     "OCCURRED",
     "ServiceUnderTest",
+    "core_pipeline",
     "create_topic",
     "end_offset_total",
     "envelope_bytes",
@@ -160,6 +162,43 @@ class ServiceUnderTest:
             return (await client.get(f"{self.url}/readyz", timeout=2)).status_code == 200
         except httpx.TransportError:
             return False
+
+
+_CORE = (("touchpoint", "crm_touchpoint"), ("profile", "crm_profile"),
+         ("customer_view", "crm_customer_view"))
+
+
+@asynccontextmanager
+async def core_pipeline(
+    database_url: str, bootstrap: str, api_key: str, extra_env: dict[str, str] | None = None,
+) -> AsyncIterator[dict[str, ServiceUnderTest]]:
+    """Touchpoint, profile and customer view as real processes on fresh schemas and
+    consumer groups, each knowing ``api_key`` with every scope."""
+    from crm_eventstore import create_engine
+    from crm_messaging import create_topics
+    from crm_servicekit.apikeys import ApiKeyStore
+
+    await create_topics(bootstrap)
+    run = uuid.uuid4().hex[:8]
+    services: dict[str, ServiceUnderTest] = {}
+    for name, module in _CORE:
+        schema = f"{name}_{run}"
+        services[name] = ServiceUnderTest(module, {
+            "DATABASE_URL": database_url, "DB_SCHEMA": schema, "LOG_LEVEL": "WARNING",
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "IDENTITY_CONSUMER_GROUP": f"identity.{run}", "VIEW_CONSUMER_GROUP": f"view.{run}",
+            **(extra_env or {})}, _free_port())
+        services[name].migrate()
+        engine = create_engine(database_url, schema)
+        await ApiKeyStore(engine).register(api_key, "pipeline", ["admin"])
+        await engine.dispose()
+    try:
+        for service in services.values():
+            await service.start()
+        yield services
+    finally:
+        for service in services.values():
+            service.stop()
 
 
 def sample_event(n: int = 0, *, topic: str | None = None, key: str = "") -> NewEvent:
