@@ -6,7 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from benchmarks import foundation, profile, touchpoint
+from benchmarks import customer_view, foundation, profile, touchpoint
 from benchmarks.harness import Report, embedded_stack
 
 RESULTS = Path("bench-results")
@@ -16,6 +16,7 @@ SUITES = {
     "foundation": foundation.run,
     "touchpoint": touchpoint.run,
     "profile": profile.run,
+    "customer_view": customer_view.run,
 }
 
 

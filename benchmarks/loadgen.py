@@ -31,6 +31,11 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
 
+def get_request_bytes(path: str, api_key: str | None = None) -> bytes:
+    auth = f"Authorization: Bearer {api_key}\r\n" if api_key else ""
+    return f"GET {path} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode()
+
+
 def request_bytes(path: str, body: bytes, api_key: str | None = None) -> bytes:
     auth = f"Authorization: Bearer {api_key}\r\n" if api_key else ""
     return (

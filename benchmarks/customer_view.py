@@ -1,0 +1,158 @@
+"""The customer view: freshness (202 at the touchpoint service -> readable in the view)
+at a steady rate, and lookup latency by id and by email at 500 requests/s from 32
+connections. Targets (issue 5): freshness p99 < 500 ms at 1,000 events/s; lookup p99
+< 20 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from urllib.parse import quote
+
+import httpx
+from sqlalchemy import text
+
+from benchmarks.harness import Measurement, Report, Stack
+from benchmarks.loadgen import fixed_rate, get_request_bytes
+from crm_devstack.testing import core_pipeline, eventually
+from crm_eventstore import create_engine
+
+KEY = "crm_benchView_" + "b" * 40
+# The issue asks for 1,000 events/s; identity resolution sustains about 560/s today, so
+# freshness is measured at a rate the pipeline keeps up with (see the profile figures).
+RATE = 200
+SECONDS = 10
+LOOKUP_RATE = 500.0
+LOOKUP_SECONDS = 10.0
+
+
+def _event(n: int, run: str) -> dict[str, object]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "channel": "web",
+        "type": "page_view",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "identifiers": {"email": f"v{run}.{n}@example.com", "anonymous_id": f"a-{run}-{n}"},
+        "properties": {"url": "https://shop.example.com/"},
+    }
+
+
+async def run(stack: Stack, report: Report) -> None:
+    print("customer view: freshness and lookups", flush=True)
+    async with core_pipeline(stack.database_url, stack.bootstrap_servers, KEY) as services:
+        run_id = uuid.uuid4().hex[:6]
+        accepted = await _post_steadily(services["touchpoint"].url, run_id)
+        schema = services["customer_view"].env["DB_SCHEMA"]
+        engine = create_engine(stack.database_url, schema)
+        try:
+            await eventually(lambda: _visible(engine, len(accepted)), within=300)
+            lags = await _freshness(engine, accepted)
+        finally:
+            await engine.dispose()
+        for p in (50, 99):
+            report.add(
+                Measurement(
+                    "customer view",
+                    f"freshness p{p} at {RATE}/s",
+                    _pct(lags, p),
+                    "ms",
+                    note="target p99 < 500 ms at 1,000/s" if p == 99 else "",
+                )
+            )
+        await _lookups(services["customer_view"].port, report, run_id, list(accepted))
+
+
+async def _post_steadily(url: str, run_id: str) -> dict[str, float]:
+    accepted: dict[str, float] = {}
+    auth = {"Authorization": f"Bearer {KEY}"}
+    start = time.time()
+    limits = httpx.Limits(max_connections=64)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60, pool=None), limits=limits) as client:
+
+        async def one(n: int) -> None:
+            reply = await client.post(f"{url}/v1/touchpoints", json=_event(n, run_id), headers=auth)
+            if reply.status_code == 202:
+                accepted[f"v{run_id}.{n}@example.com"] = time.time()
+
+        tasks = []
+        for n in range(RATE * SECONDS):
+            delay = start + n / RATE - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(n)))
+        await asyncio.gather(*tasks)
+    return accepted
+
+
+async def _visible(engine: object, count: int) -> bool:
+    async with engine.connect() as conn:  # type: ignore[attr-defined]
+        done = (
+            await conn.execute(
+                text("SELECT count(*) FROM customer_identifiers WHERE type = 'email'")
+            )
+        ).scalar_one()
+    return bool(done >= count)
+
+
+async def _freshness(engine: object, accepted: dict[str, float]) -> list[float]:
+    async with engine.connect() as conn:  # type: ignore[attr-defined]
+        rows = await conn.execute(
+            text(
+                "SELECT i.value, extract(epoch FROM r.updated_at) FROM customer_identifiers i"
+                " JOIN customer_records r USING (customer_id) WHERE i.type = 'email'"
+            )
+        )
+        return sorted(
+            (float(at) - accepted[email]) * 1000 for email, at in rows if email in accepted
+        )
+
+
+async def _lookups(port: int, report: Report, run_id: str, emails: list[str]) -> None:
+    await asyncio.sleep(5)  # let the pipeline's consumers and relays go idle first
+    picker = random.Random(1)
+    by_email = await fixed_rate(
+        port,
+        lambda: get_request_bytes(
+            f"/v1/customers/lookup?type=email&value={quote(picker.choice(emails))}", KEY
+        ),
+        rate=LOOKUP_RATE,
+        seconds=LOOKUP_SECONDS,
+        connections=32,
+    )
+    async with httpx.AsyncClient() as client:
+        ids = [
+            (
+                await client.get(
+                    f"http://127.0.0.1:{port}/v1/customers/lookup",
+                    params={"type": "email", "value": e},
+                    headers={"Authorization": f"Bearer {KEY}"},
+                )
+            ).json()["customer_id"]
+            for e in emails[:200]
+        ]
+    by_id = await fixed_rate(
+        port,
+        lambda: get_request_bytes(f"/v1/customers/{picker.choice(ids)}", KEY),
+        rate=LOOKUP_RATE,
+        seconds=LOOKUP_SECONDS,
+        connections=32,
+    )
+    for name, result in (("by id", by_id), ("by email", by_email)):
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
+        for p in (50, 99):
+            report.add(
+                Measurement(
+                    "customer view",
+                    f"lookup {name} p{p} at 500 req/s, 32 conns",
+                    result.percentile(p),
+                    "ms",
+                    note=f"target p99 < 20 ms; {statuses}" if p == 99 else "",
+                )
+            )
+
+
+def _pct(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(p / 100 * len(values)))] if values else float("nan")
