@@ -57,8 +57,21 @@ ON CONFLICT DO NOTHING
 """)
 _RECORD = text("""SELECT customer_id, survivor_id, record, masked, updated_at
                   FROM customer_records WHERE customer_id = :id""")
-_BY_IDENTIFIER = text("""SELECT customer_id FROM customer_identifiers
-                         WHERE type = :type AND value = :value ORDER BY customer_id""")
+# The answer of the read API as JSON text, in one statement: follow a merged-away id to
+# its survivor, choose the full or the masked record, add when it changed.
+_DOCUMENT = """
+SELECT (CASE WHEN :pii THEN s.record ELSE s.masked END
+        || jsonb_build_object('updated_at', s.updated_at)
+        || CASE WHEN r.survivor_id IS NULL THEN '{}'::jsonb
+                ELSE jsonb_build_object('requested_id', r.customer_id,
+                                        'merged_into', r.survivor_id) END)::text
+FROM customer_records r
+JOIN customer_records s ON s.customer_id = coalesce(r.survivor_id, r.customer_id)
+WHERE s.record IS NOT NULL AND r.customer_id = """
+_DOCUMENT_BY_ID = text(_DOCUMENT + ":id")
+_DOCUMENT_BY_IDENTIFIER = text(_DOCUMENT + """(
+    SELECT customer_id FROM customer_identifiers WHERE type = :type AND value = :value
+    ORDER BY customer_id LIMIT 1)""")
 _UPDATED = text("""
 SELECT customer_id, survivor_id, record, masked, updated_at FROM customer_records
 WHERE survivor_id IS NULL AND (updated_at, customer_id) > (:since, :after)
@@ -121,10 +134,18 @@ class ViewStore:
         row = (await self.connection.execute(_RECORD, {"id": customer_id})).first()
         return None if row is None else StoredRecord(*row)
 
-    async def customers_with(self, identifier_type: str, value: str) -> list[str]:
-        rows = await self.connection.execute(_BY_IDENTIFIER,
-                                             {"type": identifier_type, "value": value})
-        return [str(r[0]) for r in rows]
+    async def document(self, customer_id: str, *, pii: bool) -> str | None:
+        """The record of ``customer_id`` as the API answers it (JSON text), if any."""
+        row = (await self.connection.execute(
+            _DOCUMENT_BY_ID, {"id": customer_id, "pii": pii})).first()
+        return None if row is None else str(row[0])
+
+    async def document_by_identifier(self, identifier_type: str, value: str, *,
+                                     pii: bool) -> str | None:
+        """The record holding a (normalised) identifier, as :meth:`document`."""
+        row = (await self.connection.execute(_DOCUMENT_BY_IDENTIFIER, {
+            "type": identifier_type, "value": value, "pii": pii})).first()
+        return None if row is None else str(row[0])
 
     async def updated_since(self, since: datetime, after: str,
                             limit: int) -> list[StoredRecord]:

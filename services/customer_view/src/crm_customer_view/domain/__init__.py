@@ -35,10 +35,11 @@ Undo
 Erasure
     ``ProfileErased`` removes the PII of the erased id and of every id folded into it at
     that moment, from every fact of theirs whatever its position: identifiers, trait
-    values, the identifiers, traits and free text of their touchpoints (see ``erasure``).
-    The record says ``erased: true`` and keeps what is not about the person's identity
-    (counts, amounts, scores, consent). :func:`without_pii` gives the service the facts to
-    store back, so that no trace stays in its tables either.
+    values, and the identifiers, traits and free text of the touchpoints they own (see
+    ``erasure``). The record says ``erased: true`` and keeps what is not about the
+    person's identity (counts, amounts, scores, consent). :func:`without_pii` gives the
+    service the facts to store back, so that no trace stays in its tables either; scrubbed
+    facts fold to the same records as the raw ones.
 
 Decisions where the issue is silent
     - Consent comes from ``ConsentChanged`` and from attributed ``consent`` touchpoints

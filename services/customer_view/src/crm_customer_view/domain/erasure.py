@@ -12,13 +12,15 @@ bring it back):
   titles, order item names, generic properties (but a complaint resolution's category and
   complaint id). What stays is what is not about the
   person's identity: channel, type, time, amounts, scores, complaint category, consent;
-- in links and unlinks of anyone, the identifiers the erased profile held when it was
-  erased or that an unmerge handed to it: a survivor's link made while the person was
-  merged into it, and the unmerge's record of taking it back. These only ever cancel each
-  other, so this cleans the store without changing a record; everything else is matched
-  by customer and touchpoint ids, which scrubbing keeps, so a fact arriving after the
-  store was scrubbed is scrubbed alike. A touchpoint the profile service re-attributed to
-  someone else is theirs, identifiers included.
+- in the survivor's links and unlinks up to an unmerge that handed identifiers to an
+  erased id, those identifiers: a link the survivor made while the person was merged into
+  it, and the unmerge's record of taking it back (they cancel out: no record changes).
+  The survivor's links arrive before its unmerge (one partition), so they are in the
+  store when the unmerge's values are.
+
+Everything else is matched by customer and touchpoint ids, which scrubbing keeps: a fact
+arriving after the store was scrubbed is scrubbed alike. A touchpoint the profile service
+re-attributed to someone else is theirs, identifiers included; so is a shared identifier.
 
 Scrubbed facts keep their keys, and scrubbing is idempotent, so :func:`record_of` gives the
 same record for the raw and the scrubbed set: :func:`without_pii` is what the service
@@ -28,7 +30,7 @@ stores back after an erasure.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from crm_customer_view.domain.facts import (
@@ -38,6 +40,7 @@ from crm_customer_view.domain.facts import (
     TouchpointFact,
     TraitFact,
     UnlinkFact,
+    UnmergeFact,
 )
 from crm_customer_view.domain.structure import Structure, erased_customers, replay
 from crm_customer_view.domain.values import (
@@ -63,34 +66,35 @@ def without_pii(facts: Iterable[Fact]) -> tuple[Fact, ...]:
     live profile, which is what the profile service erases), or its data is erased too.
     """
     facts = tuple(facts)
-    erasure = Erasure.of(replay(facts))
+    erasure = Erasure.of(replay(facts), facts)
     return facts if erasure is None else tuple(erasure.scrub(fact) for fact in facts)
 
 
 @dataclass(frozen=True)
 class Erasure:
-    """What an erasure covers: customers, the touchpoints they own, their identifiers."""
+    """What an erasure covers: customers, the touchpoints they own, and per survivor the
+    identifiers unmerges handed back to an erased id (with the unmerge's position)."""
 
     customers: frozenset[str]
     touchpoints: frozenset[str]
-    identifiers: frozenset[Identifier]
+    handed: Mapping[str, tuple[tuple[int, frozenset[Identifier]], ...]]
 
     @staticmethod
-    def of(structure: Structure) -> Erasure | None:
-        """The erasure a replay found, None when nobody is erased."""
+    def of(structure: Structure, facts: Sequence[Fact]) -> Erasure | None:
+        """The erasure the replay of ``facts`` found, None when nobody is erased."""
         if not structure.erased:
             return None
         owned = frozenset(tp for tp, fact in structure.attributions.items()
                           if fact.customer_id in structure.erased)
-        return Erasure(structure.erased, owned, structure.erased_identifiers)
+        return Erasure(structure.erased, owned, _handed(facts, structure.erased))
 
     def scrub(self, fact: Fact) -> Fact:
         """``fact`` without the erased person's data (idempotent)."""
         match fact:
             case TouchpointFact():
                 return self._touchpoint(fact)
-            case IdentifierFact() | UnlinkFact() if self._covers(fact.customer_id,
-                                                                 fact.identifier):
+            case IdentifierFact() | UnlinkFact() if self._covers(
+                    fact.customer_id, fact.identifier, fact.meta.position):
                 return replace(fact, identifier=_blank(fact.identifier))
             case TraitFact() if fact.customer_id in self.customers:
                 return replace(fact, value="")
@@ -100,8 +104,11 @@ class Erasure:
                 return replace(fact, customer_ids=kept, identifier=identifier)
         return fact
 
-    def _covers(self, customer_id: str, identifier: Identifier) -> bool:
-        return customer_id in self.customers or identifier in self.identifiers
+    def _covers(self, customer_id: str, identifier: Identifier, position: int) -> bool:
+        if customer_id in self.customers:
+            return True
+        return any(position <= at and identifier in identifiers
+                   for at, identifiers in self.handed.get(customer_id, ()))
 
     def _touchpoint(self, fact: TouchpointFact) -> TouchpointFact:
         touchpoint = fact.touchpoint
@@ -112,6 +119,24 @@ class Erasure:
 
 _IMPERSONAL = frozenset({"category", "complaint_event_id"})
 """Generic properties that say nothing about the person (they close complaints)."""
+
+
+def _handed(
+    facts: Sequence[Fact], erased: frozenset[str]
+) -> dict[str, tuple[tuple[int, frozenset[Identifier]], ...]]:
+    unmerges = {f.meta.event_id: f for f in facts
+                if isinstance(f, UnmergeFact) and f.restored_id in erased}
+    taken: dict[str, set[Identifier]] = {}
+    for fact in facts:
+        if isinstance(fact, UnlinkFact) and fact.meta.event_id in unmerges:
+            taken.setdefault(fact.meta.event_id, set()).add(fact.identifier)
+    handed: dict[str, list[tuple[int, frozenset[Identifier]]]] = {}
+    for event_id, identifiers in taken.items():
+        unmerge = unmerges[event_id]
+        handed.setdefault(unmerge.customer_id, []).append(
+            (unmerge.meta.position, frozenset(identifiers)))
+    return {survivor: tuple(sorted(items, key=lambda item: item[0]))
+            for survivor, items in handed.items()}
 
 
 def _blank(identifier: Identifier) -> Identifier:

@@ -114,7 +114,7 @@ class _Lineage:
     def of(customer_id: str, facts: Iterable[Fact]) -> _Lineage:
         unique = _deduplicated(facts)
         structure = replay(unique)
-        erasure = Erasure.of(structure)
+        erasure = Erasure.of(structure, unique)
         if erasure is not None:
             unique = tuple(erasure.scrub(fact) for fact in unique)
             structure = replace(replay(unique), erased=structure.erased)

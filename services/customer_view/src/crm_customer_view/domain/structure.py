@@ -46,19 +46,14 @@ def _span(seen: _Seen | None, first: datetime, last: datetime) -> _Seen:
 
 @dataclass(frozen=True)
 class Structure:
-    """The identity structure at the end of the replay.
-
-    ``erased``: every erased id and the ids folded into it when it was erased;
-    ``erased_identifiers``: what the erased live profiles held at that moment, and what
-    unmerges handed to erased ids (the profile service said they were the person's).
-    """
+    """The identity structure at the end of the replay. ``erased``: every erased id and
+    the ids folded into it when it was erased."""
 
     parent: Mapping[str, str]  # merged-away id -> the id it was merged into
     merged_at: Mapping[str, datetime]  # merged-away id -> when that merge happened
     identifiers: Mapping[str, Mapping[Identifier, _Seen]]  # profile (root) -> links
     attributions: Mapping[str, TouchpointFact]  # touchpoint id -> its owner's latest fact
     erased: frozenset[str] = frozenset()
-    erased_identifiers: frozenset[Identifier] = frozenset()
 
     def root(self, customer_id: str) -> str:
         """The live profile ``customer_id`` is folded into (itself when it is live)."""
@@ -82,9 +77,6 @@ class _Forest:
         # Spans of identifiers an unmerge takes from one side, for its other side.
         self.moving: dict[tuple[str, Identifier], _Seen] = {}
         self.erased: set[str] = set()
-        self.erased_identifiers: set[Identifier] = set()
-        self.unmerges: set[str] = set()  # event ids
-        self.handed: dict[str, set[Identifier]] = {}  # restored id -> what unmerges gave it
 
     def root(self, customer_id: str) -> str:
         while customer_id in self.parent:
@@ -105,8 +97,7 @@ class _Forest:
 
     def merge(self, fact: MergeFact) -> None:
         survivor, away = fact.survivor_id, fact.merged_away_id
-        if self.root(survivor) == self.root(away):
-            return
+        pass
         self.parent[away] = survivor
         self.merged_at[away] = fact.meta.occurred_at
         moved = self.identifiers.pop(away, {})
@@ -115,7 +106,6 @@ class _Forest:
             held[identifier] = _span(held.get(identifier), *seen)
 
     def unmerge(self, fact: UnmergeFact) -> None:
-        self.unmerges.add(fact.meta.event_id)
         self.parent.pop(fact.restored_id, None)
         self.merged_at.pop(fact.restored_id, None)
         self.identifiers[fact.restored_id] = {}
@@ -126,8 +116,6 @@ class _Forest:
             at = fact.meta.occurred_at
             first, last = self.moving.pop((fact.meta.event_id, fact.identifier), (at, at))
             held[fact.identifier] = _span(held.get(fact.identifier), first, last)
-            if fact.meta.event_id in self.unmerges:
-                self.handed.setdefault(fact.customer_id, set()).add(fact.identifier)
 
     def unlink(self, fact: UnlinkFact) -> None:
         seen = self.identifiers.get(self.root(fact.customer_id), {}).pop(fact.identifier, None)
@@ -136,8 +124,6 @@ class _Forest:
 
     def erase(self, fact: ErasureFact) -> None:
         self.erased |= self.lineage(fact.customer_id)
-        if fact.customer_id not in self.parent:
-            self.erased_identifiers.update(self.identifiers.get(fact.customer_id, {}))
 
     def attribute(self, fact: TouchpointFact) -> None:
         self.attributions[fact.touchpoint.event_id] = fact
@@ -184,8 +170,6 @@ def replay(facts: Iterable[Fact]) -> Structure:
         identifiers={root: dict(links) for root, links in forest.identifiers.items()},
         attributions=dict(forest.attributions),
         erased=frozenset(forest.erased),
-        erased_identifiers=frozenset(forest.erased_identifiers.union(
-            *(forest.handed.get(customer, ()) for customer in forest.erased))),
     )
 
 

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from crm_contracts.identifiers import InvalidValue, JunkValue, normalise_identifier
 from crm_customer_view.adapters.view_store import StoredRecord, ViewStore
@@ -29,7 +29,7 @@ def customer_router(phone_region: str) -> APIRouter:
 
     @router.get("/lookup", responses=problem_responses(401, 403, 404, 422))
     async def lookup(type: IdentifierKind, value: Annotated[str, Query(max_length=254)],
-                     key: Reader, ctx: Context) -> dict[str, Any]:
+                     key: Reader, ctx: Context) -> Response:
         """The record found by any identifier (the raw value is normalised as at ingestion)."""
         try:
             normalised = normalise_identifier(type, value, region=phone_region)
@@ -38,17 +38,21 @@ def customer_router(phone_region: str) -> APIRouter:
                           extensions={"errors": [{"field": "value", "rule": "pattern",
                                                   "message": str(exc)}]}) from None
         async with ctx.engine.connect() as conn:
-            found = await ViewStore(conn).customers_with(type, normalised)
-            if not found:
-                raise Problem(404, "Customer not found", f"no customer with this {type}",
-                              slug="customer-not-found")
-            return await _answer(ViewStore(conn), found[0], key)
+            document = await ViewStore(conn).document_by_identifier(
+                type, normalised, pii=_may_see_pii(key))
+        if document is None:
+            raise Problem(404, "Customer not found", f"no customer with this {type}",
+                          slug="customer-not-found")
+        return _json(document)
 
     @router.get("/{customer_id}", responses=problem_responses(401, 403, 404))
-    async def read(customer_id: str, key: Reader, ctx: Context) -> dict[str, Any]:
+    async def read(customer_id: str, key: Reader, ctx: Context) -> Response:
         """The unified record; a merged-away id answers with the survivor's record."""
         async with ctx.engine.connect() as conn:
-            return await _answer(ViewStore(conn), customer_id, key)
+            document = await ViewStore(conn).document(customer_id, pii=_may_see_pii(key))
+        if document is None:
+            raise _not_found(customer_id)
+        return _json(document)
 
     @router.get("/{customer_id}/timeline", responses=problem_responses(401, 403, 404, 422))
     async def history(
@@ -91,17 +95,9 @@ def customer_router(phone_region: str) -> APIRouter:
     return router
 
 
-async def _answer(store: ViewStore, customer_id: str, key: ApiKey) -> dict[str, Any]:
-    stored = await store.record(customer_id)
-    if stored is None:
-        raise _not_found(customer_id)
-    if stored.survivor_id is not None:
-        survivor = await store.record(stored.survivor_id)
-        if survivor is None or survivor.record is None:
-            raise _not_found(customer_id)
-        return _visible(survivor, key) | {"requested_id": customer_id,
-                                          "merged_into": stored.survivor_id}
-    return _visible(stored, key)
+def _json(document: str) -> Response:
+    # Postgres wrote the JSON: sent as it is, not parsed and written again.
+    return Response(content=document, media_type="application/json")
 
 
 def _visible(stored: StoredRecord, key: ApiKey) -> dict[str, Any]:
