@@ -1,0 +1,162 @@
+"""Rebuild: replay crm.profiles.v1 from the beginning into a fresh schema, compare every
+record's digest with the live view, and (on request) replace the live records.
+
+``python -m crm_customer_view.app.rebuild [--replace]`` with the service's environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_contracts import ContractError, decode_envelope
+from crm_customer_view.app.projection import CustomerViewProjection
+from crm_customer_view.settings import CustomerViewSettings
+from crm_eventstore import EventStore, create_engine
+from crm_messaging import InboundMessage
+from crm_messaging.tracing import from_headers
+
+__all__ = ["Comparison", "RebuildResult", "compare", "rebuild"]
+
+_BATCH = 500
+_DIGESTS = text("SELECT customer_id, coalesce(digest, 'redirect:' || survivor_id)"
+                " FROM customer_records")
+_TABLES = ("view_events", "view_event_keys", "customer_records", "customer_identifiers")
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    schema: str
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    equal: int
+    different: tuple[str, ...]
+    only_live: tuple[str, ...]
+    only_rebuilt: tuple[str, ...]
+
+    @property
+    def identical(self) -> bool:
+        return not (self.different or self.only_live or self.only_rebuilt)
+
+
+async def rebuild(settings: CustomerViewSettings, schema: str) -> RebuildResult:
+    """Replay the topic, up to its end at the start, into ``schema`` (emptied first)."""
+    from crm_customer_view.bootstrap import SERVICE
+
+    engine = create_engine(settings.database_url, schema)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    await SERVICE.migrate(settings.model_copy(update={"db_schema": schema}))
+    projection = CustomerViewProjection(settings.projection_config())
+    store = EventStore(engine)
+    started = time.perf_counter()
+    events = 0
+    try:
+        async for batch in _history(settings):
+            async with store.transaction() as uow:
+                await projection(batch, uow)
+            events += len(batch)
+    finally:
+        await engine.dispose()
+    return RebuildResult(schema, events, time.perf_counter() - started)
+
+
+async def compare(live: AsyncEngine, rebuilt: AsyncEngine) -> Comparison:
+    """Record-for-record comparison of two views by digest (redirects by survivor)."""
+    a, b = await _digests(live), await _digests(rebuilt)
+    return Comparison(
+        equal=sum(1 for k in a.keys() & b.keys() if a[k] == b[k]),
+        different=tuple(sorted(k for k in a.keys() & b.keys() if a[k] != b[k])),
+        only_live=tuple(sorted(a.keys() - b.keys())),
+        only_rebuilt=tuple(sorted(b.keys() - a.keys())),
+    )
+
+
+async def replace_live(live: AsyncEngine, rebuilt_schema: str) -> None:
+    """Make the live tables equal to the rebuilt ones, in one transaction."""
+    async with live.begin() as conn:
+        for table in _TABLES:
+            await conn.execute(text(f"DELETE FROM {table}"))
+            await conn.execute(text(
+                f'INSERT INTO {table} SELECT * FROM "{rebuilt_schema}".{table}'))
+
+
+async def _history(settings: CustomerViewSettings):  # type: ignore[no-untyped-def]
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(settings.profiles_topic, p)
+                      for p in consumer.partitions_for_topic(settings.profiles_topic) or ()]
+        if not partitions:
+            return
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        while [p for p in partitions if await consumer.position(p) < ends[p]]:
+            fetched = await consumer.getmany(timeout_ms=500, max_records=_BATCH)
+            for records in fetched.values():
+                batch = [m for m in (_message(r) for r in records if r.offset < ends[
+                    TopicPartition(r.topic, r.partition)]) if m is not None]
+                if batch:
+                    yield batch
+    finally:
+        await consumer.stop()
+
+
+def _message(record) -> InboundMessage | None:  # type: ignore[no-untyped-def]
+    try:
+        envelope = decode_envelope(record.value)
+    except ContractError:
+        return None  # the live consumer dead-lettered it too
+    return InboundMessage(record.topic, record.partition, record.offset, record.key, envelope,
+                          from_headers(record.headers))
+
+
+async def _digests(engine: AsyncEngine) -> dict[str, str]:
+    async with engine.connect() as conn:
+        return {str(k): str(v) for k, v in await conn.execute(_DIGESTS)}
+
+
+async def _main(replace: bool) -> int:
+    settings = CustomerViewSettings()  # type: ignore[call-arg]  # from the environment
+    result = await rebuild(settings, f"{settings.db_schema}_rebuild")
+    print(f"rebuilt {result.events} events in {result.seconds:.1f}s ({result.rate:,.0f}/s)")
+    live = create_engine(settings.database_url, settings.db_schema)
+    rebuilt = create_engine(settings.database_url, result.schema)
+    try:
+        outcome = await compare(live, rebuilt)
+        print(f"identical records: {outcome.equal}; different: {len(outcome.different)}; "
+              f"only live: {len(outcome.only_live)}; only rebuilt: {len(outcome.only_rebuilt)}")
+        if replace:
+            await replace_live(live, result.schema)
+            print("live view replaced by the rebuilt one")
+    finally:
+        await live.dispose()
+        await rebuilt.dispose()
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Rebuild the customer view from history.")
+    parser.add_argument("--replace", action="store_true",
+                        help="replace the live records with the rebuilt ones")
+    raise SystemExit(asyncio.run(_main(parser.parse_args().replace)))
+
+
+if __name__ == "__main__":
+    main()

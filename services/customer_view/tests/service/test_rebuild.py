@@ -1,0 +1,59 @@
+"""A view rebuilt from history equals the live one built under load, record for record."""
+
+import random
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+from view_world import attributed, merged, publish, visit
+
+from crm_customer_view.app.rebuild import compare, rebuild, replace_live
+from crm_customer_view.settings import CustomerViewSettings
+from crm_devstack.testing import eventually
+from crm_eventstore import create_engine
+
+pytestmark = pytest.mark.slow
+
+CUSTOMERS = 30
+
+
+async def test_a_rebuilt_view_equals_the_live_one_record_for_record(
+    client: httpx.AsyncClient, producer: AIOKafkaProducer, settings: CustomerViewSettings,
+) -> None:
+    rng = random.Random(5)
+    sent = 0
+    for n in range(CUSTOMERS):
+        customer = f"cust-{n}"
+        messages = [m for minute in rng.sample(range(60), 3)
+                    for m in attributed(customer, visit(f"p{n}@example.com",
+                                                        f"+1415555{n:04d}", minute))]
+        if n % 5 == 4:  # every fifth customer absorbs the previous one
+            messages.append(merged(customer, f"cust-{n - 1}"))
+        await publish(producer, settings.profiles_topic, customer, *messages)
+        sent += len(messages)
+
+    live = create_engine(settings.database_url, settings.db_schema)
+    try:
+        await eventually(lambda: _count(live, "view_events", sent), within=60)
+        result = await rebuild(settings, f"{settings.db_schema}_rb")
+        rebuilt = create_engine(settings.database_url, result.schema)
+        try:
+            outcome = await compare(live, rebuilt)
+            await replace_live(live, result.schema)
+            after_replace = await compare(live, rebuilt)
+        finally:
+            await rebuilt.dispose()
+    finally:
+        await live.dispose()
+
+    assert result.events == sent
+    assert outcome.identical, outcome
+    assert outcome.equal == CUSTOMERS
+    assert after_replace.identical
+
+
+async def _count(engine: object, table: str, expected: int) -> bool:
+    async with engine.connect() as conn:  # type: ignore[attr-defined]
+        return bool((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+                    >= expected)
