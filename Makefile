@@ -17,6 +17,7 @@ help:
 	@echo "make proto  regenerate Python code and stubs from proto/"
 	@echo "make bench  run the benchmarks; JSON and a table in bench-results/"
 	@echo "make up / down / logs   the docker compose stack"
+	@echo "make run-compose-local  the services, commands and environment of docker-compose.yml, locally"
 
 $(UV):
 	$(PYTHON) -m venv .tools
