@@ -198,7 +198,7 @@ def test_without_an_order_there_are_no_rfm_scores() -> None:
 @pytest.mark.parametrize("cuts", [(1, 2, 3), (3, 2, 1, 0), (-1, 0, 1, 2)])
 def test_thresholds_must_be_four_ascending_cut_points(cuts: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="four ascending"):
-        RfmThresholds(recency_days=cuts)  # type: ignore[arg-type]
+        RfmThresholds(recency_days=cuts)  # type: ignore[arg-type]  # wrong on purpose
 
 
 # --- CLV -------------------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def test_without_any_interaction_there_is_no_clv() -> None:
 ])
 def test_clv_inputs_out_of_range_are_refused(inputs: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="clv"):
-        ClvInputs(**inputs)  # type: ignore[arg-type]
+        ClvInputs(**inputs)  # type: ignore[arg-type]  # wrong on purpose
 
 
 @pytest.mark.parametrize("config", [
@@ -256,7 +256,7 @@ def test_clv_inputs_out_of_range_are_refused(inputs: dict[str, object]) -> None:
 ])
 def test_a_projection_config_that_makes_no_sense_is_refused(config: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        ProjectionConfig(**config)  # type: ignore[arg-type]
+        ProjectionConfig(**config)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_the_exchange_rates_of_a_config_cannot_change_under_it() -> None:

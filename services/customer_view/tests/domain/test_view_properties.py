@@ -346,7 +346,7 @@ def partition_key(message: Message) -> str:
         return message.survivor_id
     if isinstance(message, profiles.MergeBlocked | profiles.IdentifierMarkedShared):
         return message.customer_ids[0]
-    return str(message.customer_id)  # type: ignore[attr-defined]
+    return str(message.customer_id)  # type: ignore[attr-defined]  # every other one has it
 
 
 def kafka_arrival(draw: st.DrawFn, events: list[Event]) -> list[Event]:

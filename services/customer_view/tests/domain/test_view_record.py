@@ -6,6 +6,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -37,10 +38,12 @@ from crm_customer_view.domain import (
     without_pii,
 )
 from crm_customer_view.domain.consent import ConsentValue
+from crm_customer_view.domain.facts import ConsentState
 from crm_customer_view.domain.values import (
     ConsentProperties,
     Money,
     OrderProperties,
+    Properties,
     SurveyResponseProperties,
 )
 
@@ -69,9 +72,9 @@ class History:
                    channel: str = "web", event_id: str | None = None,
                    identifiers: tuple[Identifier, ...] = (),
                    traits: tuple[tuple[str, str], ...] = (),
-                   properties: object = None) -> Touchpoint:
+                   properties: Properties = None) -> Touchpoint:
         touchpoint = Touchpoint(event_id or f"tp-{len(self.facts) + 1:03d}", channel, type_,
-                                when, identifiers, traits, properties)  # type: ignore[arg-type]
+                                when, identifiers, traits, properties)
         self._add(TouchpointFact(customer, touchpoint, self._meta(when)))
         return touchpoint
 
@@ -88,11 +91,11 @@ class History:
               source: str = "back_office") -> None:
         self._add(TraitFact(customer, name, value, source, when, self._meta(when)))
 
-    def consent(self, customer: str, state: str, when: datetime, purpose: str = "marketing",
-                evidence: str | None = None) -> None:
+    def consent(self, customer: str, state: ConsentState, when: datetime,
+                purpose: str = "marketing", evidence: str | None = None) -> None:
         meta = self._meta(when)
-        self._add(ConsentFact(customer, "email", purpose, state,  # type: ignore[arg-type]
-                              evidence or meta.event_id, when, meta))
+        self._add(ConsentFact(customer, "email", purpose, state, evidence or meta.event_id,
+                              when, meta))
 
     def merge(self, survivor: str, away: str, when: datetime = T0) -> None:
         self._add(MergeFact(survivor, away, self._meta(when)))
@@ -250,6 +253,15 @@ def test_identifiers_show_when_they_were_first_and_last_seen_in_links_and_touchp
             identifier.shared) == ("email", ADA.value, at(1), at(9), False)
 
 
+def test_an_identifier_both_merged_profiles_held_spans_both_histories() -> None:
+    history = History()
+    history.link("c1", ADA, at(1))
+    history.link("c2", ADA, at(5))
+    history.merge("c1", "c2")
+    (ada,) = history.record("c1").identifiers
+    assert (ada.first_seen, ada.last_seen) == (at(1), at(5))
+
+
 def test_an_unlinked_identifier_leaves_the_record() -> None:
     history = History()
     history.link("c1", ADA)
@@ -304,6 +316,28 @@ def test_a_touchpoint_attributed_again_elsewhere_leaves_the_first_record() -> No
     history.touchpoint("c2", at(1), event_id="tp-x")  # no unattribution was published
     assert history.record("c1").channels == ()
     assert [e.touchpoint.event_id for e in timeline("c2", history.facts)] == [moved.event_id]
+
+
+def test_the_survivor_unattributing_a_touchpoint_of_a_merged_profile_takes_it_out() -> None:
+    history = History()
+    wrong = history.touchpoint("c2", at(1))
+    history.merge("c1", "c2")
+    history.unattribute("c1", wrong)  # the profile service now holds it under the survivor
+    assert history.record("c1").channels == ()
+
+
+def test_an_unattribution_by_someone_else_changes_nothing() -> None:
+    history = History()
+    kept = history.touchpoint("c1", at(1))
+    history.unattribute("c2", kept)
+    assert [c.interactions for c in history.record("c1").channels] == [1]
+
+
+def test_a_restored_profile_holds_exactly_the_identifiers_the_unmerge_names() -> None:
+    history = History()
+    history.link("c2", ADA)
+    history.unmerge("c1", "c2", BOB)  # as the profile service rebuilds it: these, no others
+    assert [i.value for i in history.record("c2").identifiers] == [BOB.value]
 
 
 def test_an_id_no_fact_names_gets_an_empty_record() -> None:
@@ -399,17 +433,16 @@ def test_masking_hides_names_emails_and_phones_in_the_record_and_the_timeline() 
 
 
 def test_the_record_holds_every_field_of_the_unified_record() -> None:
-    shown = a_known_customer().record().to_json(mask_pii=False)
+    shown: Any = a_known_customer().record().to_json(mask_pii=False)  # JSON: read by path
     assert list(shown) == [
         "customer_id", "merged_ids", "erased", "identifiers", "traits", "consent", "channels",
         "orders", "rfm", "clv", "satisfaction", "open_complaints", "segments",
         "recent_campaign_contacts", "freshness"]
-    assert shown["identifiers"]["email"][0]["value"] == "ada@example.com"  # type: ignore[index]
-    assert shown["traits"]["city"]["source"] == "email"  # type: ignore[index]
-    assert shown["consent"]["email"]["marketing"]["state"] == "granted"  # type: ignore[index]
-    assert shown["orders"]["lifetime_revenue"] == "19.99"  # type: ignore[index]
-    assert shown["satisfaction"]["nps"] == {  # type: ignore[index]
-        "latest": 9, "average": "9.00", "responses": 1}
+    assert shown["identifiers"]["email"][0]["value"] == "ada@example.com"
+    assert shown["traits"]["city"]["source"] == "email"
+    assert shown["consent"]["email"]["marketing"]["state"] == "granted"
+    assert shown["orders"]["lifetime_revenue"] == "19.99"
+    assert shown["satisfaction"]["nps"] == {"latest": 9, "average": "9.00", "responses": 1}
     assert shown["segments"] == [] and shown["recent_campaign_contacts"] == []
     assert json.loads(json.dumps(shown)) == shown
 
@@ -469,6 +502,18 @@ def test_a_shared_identifier_stays_with_the_others_who_share_it() -> None:
     history.erase("c1")
     assert history.record("c1").identifiers == ()
     assert [i.value for i in history.record("c2").identifiers] == [ADA_PHONE.value]
+
+
+def test_every_stored_copy_of_a_touchpoint_the_erased_person_owns_is_scrubbed() -> None:
+    history = History()
+    history.touchpoint("c2", at(1), event_id="tp-x", identifiers=(ADA,),
+                       traits=(("first_name", "Ada"),))
+    history.touchpoint("c1", at(1), event_id="tp-x", identifiers=(ADA,),
+                       traits=(("first_name", "Ada"),))  # attributed again, to c1
+    history.erase("c1")
+    scrubbed = without_pii(history.facts)
+    assert "Ada" not in repr(scrubbed) and ADA.value not in repr(scrubbed)
+    assert record_of("c2", scrubbed) == record_of("c2", history.facts)
 
 
 def test_the_stored_facts_lose_what_an_unmerge_handed_back_to_the_erased_person() -> None:

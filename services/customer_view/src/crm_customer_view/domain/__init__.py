@@ -41,6 +41,16 @@ Erasure
     service the facts to store back, so that no trace stays in its tables either; scrubbed
     facts fold to the same records as the raw ones.
 
+What the service must give the fold
+    - Every fact :func:`keys_to_load` names for the customer (load to a fixpoint), and for
+      each change the records of everyone :func:`customers_affected` and
+      :func:`connected_customers` name.
+    - The envelope ``position`` (the producer's event-store position) in every fact's
+      :class:`EventMeta`: it is the order of identity decisions.
+    - Each partition in order (Kafka does that): the profile service keys an unmerge by
+      the live profile it erases too, so an erasure never arrives before an unmerge that
+      split its lineage earlier, and stored facts are never scrubbed for the wrong person.
+
 Decisions where the issue is silent
     - Consent comes from ``ConsentChanged`` and from attributed ``consent`` touchpoints
       alike (a decision counted twice is still one decision).
@@ -50,7 +60,8 @@ Decisions where the issue is silent
       without a rate are listed as unconverted; money is rounded half-even to cents once.
     - RFM recency and CLV tenure are measured to ``config.as_of`` or else to the latest
       interaction, never to the wall clock: rebuilds are identical.
-    - A complaint is open until a ``complaint_resolved`` touchpoint closes it.
+    - A complaint is open until a ``complaint_resolved`` touchpoint closes it (a type the
+      touchpoint catalogue does not accept yet: until it does, complaints stay open).
     - Identifiers of every type are erased (each one singles the person out); masking
       covers names, emails and phones (ARCHITECTURE.md).
 """

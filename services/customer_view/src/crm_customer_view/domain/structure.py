@@ -97,7 +97,8 @@ class _Forest:
 
     def merge(self, fact: MergeFact) -> None:
         survivor, away = fact.survivor_id, fact.merged_away_id
-        pass
+        if self.root(survivor) == self.root(away):
+            return
         self.parent[away] = survivor
         self.merged_at[away] = fact.meta.occurred_at
         moved = self.identifiers.pop(away, {})
