@@ -6,7 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from benchmarks import customer_view, foundation, profile, touchpoint
+from benchmarks import customer_view, foundation, profile, touchpoint, view_fold
 from benchmarks.harness import Report, embedded_stack
 
 RESULTS = Path("bench-results")
@@ -17,6 +17,7 @@ SUITES = {
     "touchpoint": touchpoint.run,
     "profile": profile.run,
     "customer_view": customer_view.run,
+    "view_fold": view_fold.run,
 }
 
 
