@@ -11,15 +11,21 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_devstack.broker import EmbeddedBroker
 from crm_devstack.ports import free_port
 from crm_devstack.postgres import EmbeddedPostgres
+
+if TYPE_CHECKING:
+    from crm_eventstore import EventStore
 
 
 def _use_containers() -> bool:
@@ -80,3 +86,41 @@ def schema_name() -> str:
 def topic_name() -> str:
     """A fresh topic name, so every test owns its messages."""
     return f"test.{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def engine(postgres_url: str, schema_name: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh schema holding the event store and the consumer inbox."""
+    from crm_eventstore import EVENT_STORE_MIGRATIONS, create_engine, migrate
+    from crm_messaging import INBOX_MIGRATIONS
+
+    engine = create_engine(postgres_url, schema_name, pool_size=25)
+    await migrate(engine, schema_name, [EVENT_STORE_MIGRATIONS, INBOX_MIGRATIONS])
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def store(engine: AsyncEngine) -> EventStore:
+    """The event store of :func:`engine`'s schema."""
+    from crm_eventstore import EventStore
+
+    return EventStore(engine)
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    """A started Kafka producer (acks from every replica)."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=2)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap: str, topic_name: str) -> str:
+    """A fresh topic of three partitions, with its dead-letter topic."""
+    from crm_devstack.testing import create_topic
+
+    await create_topic(kafka_bootstrap, topic_name, partitions=3)
+    return topic_name

@@ -3,7 +3,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from crm_customer_view.bootstrap import SERVICE, build_app
 from crm_customer_view.settings import CustomerViewSettings
@@ -45,11 +44,3 @@ async def keys(settings: CustomerViewSettings) -> dict[str, str]:
 async def client(settings: CustomerViewSettings) -> AsyncIterator[httpx.AsyncClient]:
     async with service_client(build_app(settings)) as client:
         yield client
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await producer.start()
-    yield producer
-    await producer.stop()

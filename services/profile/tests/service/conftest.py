@@ -3,7 +3,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_devstack.testing import create_topic, service_client
@@ -43,11 +42,3 @@ async def reader_key(engine: AsyncEngine) -> str:
 async def client(settings: ProfileSettings) -> AsyncIterator[httpx.AsyncClient]:
     async with service_client(build_app(settings)) as client:
         yield client
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await producer.start()
-    yield producer
-    await producer.stop()
