@@ -49,6 +49,21 @@ ON CONFLICT (customer_id) DO UPDATE SET
 WHERE customer_records.digest IS DISTINCT FROM EXCLUDED.digest
    OR customer_records.survivor_id IS DISTINCT FROM EXCLUDED.survivor_id
 """)
+_SAVE_RECORDS = text("""
+INSERT INTO customer_records
+    (customer_id, survivor_id, record, masked, digest, version, last_event_at, updated_at)
+SELECT id, survivor, CAST(record AS jsonb), CAST(masked AS jsonb), digest, version, last_at,
+       clock_timestamp()
+FROM unnest(CAST(:ids AS text[]), CAST(:survivors AS text[]), CAST(:records AS text[]),
+            CAST(:masked AS text[]), CAST(:digests AS text[]), CAST(:versions AS integer[]),
+            CAST(:last_at AS timestamptz[]))
+     AS r(id, survivor, record, masked, digest, version, last_at)
+""")
+_SAVE_ALL_IDENTIFIERS = text("""
+INSERT INTO customer_identifiers (type, value, customer_id)
+SELECT * FROM unnest(CAST(:types AS text[]), CAST(:values AS text[]), CAST(:ids AS text[]))
+ON CONFLICT DO NOTHING
+""")
 _DROP_IDENTIFIERS = text("DELETE FROM customer_identifiers WHERE customer_id = :id")
 _SAVE_IDENTIFIERS = text("""
 INSERT INTO customer_identifiers (type, value, customer_id)
@@ -69,9 +84,12 @@ FROM customer_records r
 JOIN customer_records s ON s.customer_id = coalesce(r.survivor_id, r.customer_id)
 WHERE s.record IS NOT NULL AND r.customer_id = """
 _DOCUMENT_BY_ID = text(_DOCUMENT + ":id")
-_DOCUMENT_BY_IDENTIFIER = text(_DOCUMENT + """(
+_DOCUMENT_BY_IDENTIFIER = text(
+    _DOCUMENT
+    + """(
     SELECT customer_id FROM customer_identifiers WHERE type = :type AND value = :value
-    ORDER BY customer_id LIMIT 1)""")
+    ORDER BY customer_id LIMIT 1)"""
+)
 _UPDATED = text("""
 SELECT customer_id, survivor_id, record, masked, updated_at FROM customer_records
 WHERE survivor_id IS NULL AND (updated_at, customer_id) > (:since, :after)
@@ -98,12 +116,14 @@ class ViewStore:
         """Keep each event (id, envelope) under its facts' index keys; repeats are no-ops."""
         if not events:
             return
-        await self.connection.execute(_SAVE_EVENTS, {
-            "ids": [e[0] for e in events], "envelopes": [e[1] for e in events]})
+        await self.connection.execute(
+            _SAVE_EVENTS, {"ids": [e[0] for e in events], "envelopes": [e[1] for e in events]}
+        )
         pairs = [(key, event_id) for event_id, _, keys in events for key in keys]
         if pairs:
-            await self.connection.execute(_SAVE_KEYS, {
-                "keys": [k for k, _ in pairs], "ids": [i for _, i in pairs]})
+            await self.connection.execute(
+                _SAVE_KEYS, {"keys": [k for k, _ in pairs], "ids": [i for _, i in pairs]}
+            )
 
     async def facts_under(self, keys: Iterable[str]) -> list[Fact]:
         """Every fact of the events filed under ``keys``."""
@@ -112,23 +132,57 @@ class ViewStore:
 
     async def save_record(self, result: CustomerRecord | Redirect) -> None:
         if isinstance(result, Redirect):
-            await self.connection.execute(_SAVE_RECORD, {
-                "id": result.customer_id, "survivor": result.survivor_id, "record": None,
-                "masked": None, "digest": None, "version": 0, "last_event_at": None})
+            await self.connection.execute(
+                _SAVE_RECORD,
+                {
+                    "id": result.customer_id,
+                    "survivor": result.survivor_id,
+                    "record": None,
+                    "masked": None,
+                    "digest": None,
+                    "version": 0,
+                    "last_event_at": None,
+                },
+            )
             await self.connection.execute(_DROP_IDENTIFIERS, {"id": result.customer_id})
             return
-        await self.connection.execute(_SAVE_RECORD, {
-            "id": result.customer_id, "survivor": None,
-            "record": json.dumps(result.to_json(mask_pii=False)),
-            "masked": json.dumps(result.to_json(mask_pii=True)), "digest": digest(result),
-            "version": result.freshness.version,
-            "last_event_at": result.freshness.last_event_at})
+        await self.connection.execute(
+            _SAVE_RECORD,
+            {
+                "id": result.customer_id,
+                "survivor": None,
+                "record": json.dumps(result.to_json(mask_pii=False)),
+                "masked": json.dumps(result.to_json(mask_pii=True)),
+                "digest": digest(result),
+                "version": result.freshness.version,
+                "last_event_at": result.freshness.last_event_at,
+            },
+        )
         await self.connection.execute(_DROP_IDENTIFIERS, {"id": result.customer_id})
         live = [i for i in result.identifiers if not i.shared]
         if live:
-            await self.connection.execute(_SAVE_IDENTIFIERS, {
-                "id": result.customer_id, "types": [i.type for i in live],
-                "values": [i.value for i in live]})
+            await self.connection.execute(
+                _SAVE_IDENTIFIERS,
+                {
+                    "id": result.customer_id,
+                    "types": [i.type for i in live],
+                    "values": [i.value for i in live],
+                },
+            )
+
+    async def insert_records(self, results: Sequence[CustomerRecord | Redirect]) -> None:
+        """Insert many records at once into empty tables (a rebuild)."""
+        rows = [_row(result) for result in results]
+        if rows:
+            names = ("ids", "survivors", "records", "masked", "digests", "versions", "last_at")
+            await self.connection.execute(
+                _SAVE_RECORDS, {name: [row[i] for row in rows] for i, name in enumerate(names)})
+        live = [(i.type, i.value, r.customer_id) for r in results
+                if isinstance(r, CustomerRecord) for i in r.identifiers if not i.shared]
+        if live:
+            await self.connection.execute(_SAVE_ALL_IDENTIFIERS, {
+                "types": [t for t, _, _ in live], "values": [v for _, v, _ in live],
+                "ids": [c for _, _, c in live]})
 
     async def record(self, customer_id: str) -> StoredRecord | None:
         row = (await self.connection.execute(_RECORD, {"id": customer_id})).first()
@@ -136,19 +190,32 @@ class ViewStore:
 
     async def document(self, customer_id: str, *, pii: bool) -> str | None:
         """The record of ``customer_id`` as the API answers it (JSON text), if any."""
-        row = (await self.connection.execute(
-            _DOCUMENT_BY_ID, {"id": customer_id, "pii": pii})).first()
+        row = (
+            await self.connection.execute(_DOCUMENT_BY_ID, {"id": customer_id, "pii": pii})
+        ).first()
         return None if row is None else str(row[0])
 
-    async def document_by_identifier(self, identifier_type: str, value: str, *,
-                                     pii: bool) -> str | None:
+    async def document_by_identifier(
+        self, identifier_type: str, value: str, *, pii: bool
+    ) -> str | None:
         """The record holding a (normalised) identifier, as :meth:`document`."""
-        row = (await self.connection.execute(_DOCUMENT_BY_IDENTIFIER, {
-            "type": identifier_type, "value": value, "pii": pii})).first()
+        row = (
+            await self.connection.execute(
+                _DOCUMENT_BY_IDENTIFIER, {"type": identifier_type, "value": value, "pii": pii}
+            )
+        ).first()
         return None if row is None else str(row[0])
 
-    async def updated_since(self, since: datetime, after: str,
-                            limit: int) -> list[StoredRecord]:
+    async def updated_since(self, since: datetime, after: str, limit: int) -> list[StoredRecord]:
         rows = await self.connection.execute(
-            _UPDATED, {"since": since, "after": after, "limit": limit})
+            _UPDATED, {"since": since, "after": after, "limit": limit}
+        )
         return [StoredRecord(*row) for row in rows]
+
+
+def _row(result: CustomerRecord | Redirect) -> tuple[Any, ...]:
+    if isinstance(result, Redirect):
+        return (result.customer_id, result.survivor_id, None, None, None, 0, None)
+    return (result.customer_id, None, json.dumps(result.to_json(mask_pii=False)),
+            json.dumps(result.to_json(mask_pii=True)), digest(result),
+            result.freshness.version, result.freshness.last_event_at)
