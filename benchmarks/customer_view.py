@@ -44,7 +44,9 @@ def _event(n: int, run: str) -> dict[str, object]:
 
 async def run(stack: Stack, report: Report) -> None:
     print("customer view: freshness and lookups", flush=True)
-    async with core_pipeline(stack.database_url, stack.bootstrap_servers, KEY) as services:
+    workers = {"HTTP_WORKERS": "2"}
+    async with core_pipeline(stack.database_url, stack.bootstrap_servers, KEY,
+                             extra_env=workers) as services:
         run_id = uuid.uuid4().hex[:6]
         accepted = await _post_steadily(services["touchpoint"].url, run_id)
         schema = services["customer_view"].env["DB_SCHEMA"]
