@@ -97,6 +97,7 @@ class OutboxRelay:
         while True:
             if time.monotonic() >= next_check:
                 await self.republish_lost_topics(outbox)
+                OUTBOX_PENDING.labels(self.producer_name).set(await outbox.pending())
                 next_check = time.monotonic() + self.broker_check_interval
             if not await self.publish_batch(outbox):
                 OUTBOX_PENDING.labels(self.producer_name).set(0)
