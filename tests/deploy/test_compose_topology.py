@@ -8,7 +8,6 @@ service (customer_view twice, as with ``--scale``) answers ``/readyz`` with 200.
 
 import asyncio
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from crm_devstack.compose_local import ComposeProject
 from crm_devstack.ports import free_port
+from crm_devstack.testing import free_offset
 from crm_messaging.topics import ALL_TOPICS
 
 pytestmark = pytest.mark.slow
@@ -49,7 +49,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    offset = random.randrange(20_000, 50_000)
+    offset = free_offset(port + step for port in range(8001, 8006) for step in (0, 100, 200))
     postgres_port, kafka_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in SHELL_SETTINGS} | {
         "CRM_DATA_DIR": str(tmp_path_factory.mktemp("compose-local")),

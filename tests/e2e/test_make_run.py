@@ -1,7 +1,6 @@
 """``make run`` (python -m crm_devstack run) brings the platform up and down cleanly."""
 
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -16,10 +15,13 @@ import pytest
 
 from crm_devstack.ports import free_port
 from crm_devstack.services import SERVICES
+from crm_devstack.testing import free_offset
 
 pytestmark = pytest.mark.slow
 
 API_KEY = "crm_e2eTestKey1_" + "s" * 43
+
+
 
 
 def _get(url: str, key: str | None = None) -> int:
@@ -35,7 +37,7 @@ def _get(url: str, key: str | None = None) -> int:
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, list[str]]]:
-    offset = random.randrange(20_000, 50_000)  # services on 28001+ etc., clear of make run
+    offset = free_offset(s.port for s in SERVICES)
     env = os.environ | {
         "CRM_DATA_DIR": str(tmp_path / "data"), "POSTGRES_PORT": str(free_port()),
         "KAFKA_PORT": str(free_port()), "CRM_PORT_OFFSET": str(offset),
@@ -88,7 +90,8 @@ def test_a_taken_port_is_reported_in_a_sentence_not_a_traceback(tmp_path: Path) 
         squatter.listen()
         taken = squatter.getsockname()[1]
         env = os.environ | {"CRM_DATA_DIR": str(tmp_path), "POSTGRES_PORT": str(taken),
-                            "KAFKA_PORT": str(free_port()), "CRM_PORT_OFFSET": "31000"}
+                            "KAFKA_PORT": str(free_port()),
+                            "CRM_PORT_OFFSET": str(free_offset(s.port for s in SERVICES))}
         result = subprocess.run([sys.executable, "-m", "crm_devstack", "run"], env=env,
                                 capture_output=True, text=True, timeout=60, check=False)
 

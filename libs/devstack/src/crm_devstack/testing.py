@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import random
+import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -33,6 +35,7 @@ __all__ = [
     "end_offset_total",
     "envelope_bytes",
     "eventually",
+    "free_offset",
     "read_topic",
     "sample_event",
     "service_client",
@@ -199,6 +202,23 @@ async def core_pipeline(
     finally:
         for service in services.values():
             service.stop()
+
+
+def free_offset(ports: Iterable[int]) -> int:
+    """A shift that puts every one of ``ports`` on a port free now, kept below the
+    kernel's ephemeral range (32768+) where client connections come and go."""
+    wanted = list(ports)
+    rng = random.Random()
+    for _ in range(500):
+        offset = rng.randrange(1_000, 32_000 - max(wanted))
+        try:
+            for port in wanted:
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return offset
+    raise RuntimeError("no free block of ports found")
 
 
 def sample_event(n: int = 0, *, topic: str | None = None, key: str = "") -> NewEvent:
