@@ -174,3 +174,47 @@ class IdentifierMarkedShared(_message.Message):
     customer_ids: _containers.RepeatedScalarFieldContainer[str]
     reason: str
     def __init__(self, identifier: _Optional[_Union[_types_pb2.Identifier, _Mapping]] = ..., customer_ids: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ProfileSplit(_message.Message):
+    __slots__ = ("customer_id", "new_customer_id", "identifiers", "reason", "requested_by", "occurred_at")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIERS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    new_customer_id: str
+    identifiers: _containers.RepeatedCompositeFieldContainer[_types_pb2.Identifier]
+    reason: str
+    requested_by: str
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, customer_id: _Optional[str] = ..., new_customer_id: _Optional[str] = ..., identifiers: _Optional[_Iterable[_Union[_types_pb2.Identifier, _Mapping]]] = ..., reason: _Optional[str] = ..., requested_by: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TouchpointsErased(_message.Message):
+    __slots__ = ("customer_id", "receipt_id", "touchpoint_event_ids")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    TOUCHPOINT_EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    receipt_id: str
+    touchpoint_event_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, customer_id: _Optional[str] = ..., receipt_id: _Optional[str] = ..., touchpoint_event_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TouchpointSuppressed(_message.Message):
+    __slots__ = ("touchpoint_event_id", "receipt_id")
+    TOUCHPOINT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    touchpoint_event_id: str
+    receipt_id: str
+    def __init__(self, touchpoint_event_id: _Optional[str] = ..., receipt_id: _Optional[str] = ...) -> None: ...
+
+class SuppressionLifted(_message.Message):
+    __slots__ = ("receipt_id", "evidence_event_id", "occurred_at")
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    receipt_id: str
+    evidence_event_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, receipt_id: _Optional[str] = ..., evidence_event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
