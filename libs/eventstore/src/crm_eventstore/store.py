@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +100,25 @@ WHERE stream_id = :stream_id AND stream_version > :after
 ORDER BY stream_version LIMIT :limit
 """)
 
+_STREAMS = text(f"""
+SELECT {_COLUMNS} FROM events WHERE stream_id = ANY(CAST(:stream_ids AS text[]))
+ORDER BY global_position
+""")
+
+# Every needle is searched as bytes: an identifier appears verbatim in a protobuf string.
+_CONTAINING = text(f"""
+SELECT {_COLUMNS} FROM events
+WHERE EXISTS (SELECT 1 FROM unnest(CAST(:needles AS bytea[])) AS n
+              WHERE position(n IN payload) > 0)
+ORDER BY global_position
+""")
+
+_REDACT = text("""
+UPDATE events e SET payload = r.payload, redacted_at = clock_timestamp()
+FROM unnest(CAST(:event_ids AS uuid[]), CAST(:payloads AS bytea[])) AS r(event_id, payload)
+WHERE e.event_id = r.event_id AND e.payload <> r.payload
+""")
+
 _STREAM_VERSIONS = text("""
 SELECT s, coalesce((SELECT max(stream_version) FROM events WHERE stream_id = s), 0)
 FROM unnest(CAST(:stream_ids AS text[])) AS s
@@ -160,6 +179,33 @@ class UnitOfWork:
             _READ_STREAM, {"stream_id": stream_id, "after": after_version, "limit": limit}
         )
         return [_recorded(row) for row in rows]
+
+    async def read_streams(self, stream_ids: Iterable[str]) -> list[RecordedEvent]:
+        """Every event of ``stream_ids``, in global order."""
+        rows = await self.connection.execute(_STREAMS, {"stream_ids": sorted(set(stream_ids))})
+        return [_recorded(row) for row in rows]
+
+    async def containing(self, needles: Iterable[bytes]) -> list[RecordedEvent]:
+        """Events whose payload contains any of ``needles`` verbatim (a full scan: for
+        erasure, which must find a value wherever an event carries it)."""
+        wanted = sorted(set(n for n in needles if n))
+        if not wanted:
+            return []
+        return [_recorded(row) for row in await self.connection.execute(
+            _CONTAINING, {"needles": wanted})]
+
+    async def redact(self, payloads: Mapping[str, bytes]) -> int:
+        """Replace the payloads of stored events (by event id) and mark them redacted.
+
+        History is otherwise immutable; erasure is the exception the law requires. An
+        event keeps its id, type, stream and position, so readers and the outbox relay
+        see the same history with less in it. Returns how many events changed.
+        """
+        if not payloads:
+            return 0
+        result = await self.connection.execute(_REDACT, {
+            "event_ids": list(payloads), "payloads": list(payloads.values())})
+        return int(result.rowcount)
 
     async def stream_versions(self, stream_ids: Iterable[str]) -> dict[str, int]:
         """Current version of each stream (0 for a stream that does not exist)."""
