@@ -19,6 +19,8 @@ import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.common.v1.envelope_pb2 import Envelope
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
@@ -39,6 +41,7 @@ __all__ = [
     "read_topic",
     "sample_event",
     "service_client",
+    "tables_quoting",
     "touchpoint_event",
 ]
 
@@ -110,6 +113,28 @@ async def end_offset_total(bootstrap: str, topic: str) -> int:
         return sum((await consumer.end_offsets(partitions)).values())
     finally:
         await consumer.stop()
+
+
+async def tables_quoting(engine: AsyncEngine, schema: str,
+                         needles: Iterable[str]) -> dict[str, list[str]]:
+    """Which tables of ``schema`` hold any of ``needles`` anywhere in a row (text columns
+    as text, bytea columns as their hex form): table -> the needles found there."""
+    found: dict[str, list[str]] = {}
+    async with engine.connect() as connection:
+        tables = (await connection.execute(text(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = :schema AND table_type = 'BASE TABLE'"),
+            {"schema": schema})).scalars().all()
+        for table in tables:
+            for needle in needles:
+                hexed = needle.encode().hex()
+                hit = (await connection.execute(text(
+                    f'SELECT 1 FROM "{schema}"."{table}" t WHERE position(:n IN t::text) > 0'
+                    " OR position(:h IN t::text) > 0 LIMIT 1"),
+                    {"n": needle, "h": hexed})).first()
+                if hit is not None:
+                    found.setdefault(str(table), []).append(needle)
+    return found
 
 
 @asynccontextmanager

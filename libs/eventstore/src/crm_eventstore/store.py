@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Row, text
 from sqlalchemy.exc import IntegrityError
@@ -194,7 +195,7 @@ class UnitOfWork:
         return [_recorded(row) for row in await self.connection.execute(
             _CONTAINING, {"needles": wanted})]
 
-    async def redact(self, payloads: Mapping[str, bytes]) -> int:
+    async def redact(self, payloads: Mapping[UUID, bytes]) -> int:
         """Replace the payloads of stored events (by event id) and mark them redacted.
 
         History is otherwise immutable; erasure is the exception the law requires. An

@@ -5,8 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from crm_eventstore import MigrationSet
+from crm_profile.app.erasure import Eraser
 from crm_profile.app.resolution import TouchpointResolver
+from crm_profile.app.suppression import Suppression
 from crm_profile.entrypoints.api import profile_router
+from crm_profile.entrypoints.erasure import erasure_router
 from crm_profile.settings import ProfileSettings
 from crm_servicekit import ServiceSettings, create_app
 from crm_servicekit.consumer_worker import consumer_worker
@@ -21,10 +24,11 @@ MIGRATIONS = MigrationSet("profile", "crm_profile")
 def build_app(settings: ServiceSettings) -> FastAPI:
     """The profile service: identity resolution of every touchpoint, and its API."""
     assert isinstance(settings, ProfileSettings)
-    resolver = TouchpointResolver(settings.identity_rules())
+    token_key = settings.erasure_token_key.get_secret_value().encode()
+    resolver = TouchpointResolver(settings.identity_rules(), Suppression(token_key))
     return create_app(
         settings,
-        routers=[profile_router()],
+        routers=[profile_router(), erasure_router(Eraser(token_key))],
         workers=[
             consumer_worker([settings.touchpoints_topic], settings.identity_consumer_group,
                             batch_handler=resolver),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from crm_profile.domain.identity import DEFAULT_LIMITS, IdentityRules
 from crm_servicekit import ServiceSettings
@@ -20,6 +20,11 @@ class ProfileSettings(ServiceSettings):
     identity_blocked_values: str = Field(
         default="", description="comma-separated type:value identifiers that never link, "
                                 "e.g. phone:+18005550100 (the call center's own number)")
+
+    erasure_token_key: SecretStr = Field(
+        default=SecretStr("dev-only-erasure-token-key"),
+        description="secret key of the tokens that replace erased identifiers (HMAC-SHA256); "
+                    "set your own, keep it: a new key forgets who is suppressed")
 
     def identity_rules(self) -> IdentityRules:
         blocked = {v.strip() for v in self.identity_blocked_values.split(",") if v.strip()}

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm_eventstore import EventStore, RecordedEvent
 from crm_profile.app.profile_events import stream_of
 
-__all__ = ["StoredProfile", "load_profile"]
+__all__ = ["Lineage", "StoredProfile", "lineage", "load_profile"]
 
 _PROFILE = text("""SELECT customer_id, merged_into, identifiers FROM identity_profiles
                    WHERE customer_id = :id""")
@@ -33,9 +33,20 @@ class StoredProfile:
     events: tuple[RecordedEvent, ...]  # of the profile and every profile merged into it
 
 
-async def load_profile(connection: AsyncConnection, store: EventStore,
-                       customer_id: str) -> StoredProfile | None:
-    """The live profile ``customer_id`` is (or was merged into), with its history."""
+@dataclass(frozen=True)
+class Lineage:
+    """A live profile and every profile merged into it (directly or not)."""
+
+    customer_id: str
+    identifiers: tuple[str, ...]
+    merged_ids: tuple[str, ...]
+
+    def ids(self) -> tuple[str, ...]:
+        return (self.customer_id, *self.merged_ids)
+
+
+async def lineage(connection: AsyncConnection, customer_id: str) -> Lineage | None:
+    """The live profile ``customer_id`` is (or was merged into), and what was merged in."""
     seen: set[str] = set()
     current, identifiers = customer_id, ()
     while current not in seen:
@@ -48,8 +59,18 @@ async def load_profile(connection: AsyncConnection, store: EventStore,
             break
         current = row.merged_into
     folded = tuple(str(r[0]) for r in await connection.execute(_FOLDED, {"root": current}))
+    return Lineage(current, identifiers, folded)
+
+
+async def load_profile(connection: AsyncConnection, store: EventStore,
+                       customer_id: str) -> StoredProfile | None:
+    """The live profile ``customer_id`` is (or was merged into), with its history."""
+    found = await lineage(connection, customer_id)
+    if found is None:
+        return None
     events: list[RecordedEvent] = []
-    for cid in (current, *folded):
+    for cid in found.ids():
         events += await store.read_stream(stream_of(cid))
     events.sort(key=lambda e: e.global_position)
-    return StoredProfile(current, customer_id, identifiers, folded, tuple(events))
+    return StoredProfile(found.customer_id, customer_id, found.identifiers, found.merged_ids,
+                         tuple(events))

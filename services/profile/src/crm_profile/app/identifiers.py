@@ -8,7 +8,7 @@ from crm.touchpoints.v1.touchpoints_pb2 import Channel, TouchpointRecorded
 from crm_contracts import from_timestamp
 from crm_profile.domain.identity import Evidence, make_identifier
 
-__all__ = ["evidence_of", "to_wire"]
+__all__ = ["evidence_of", "from_wire", "to_wire"]
 
 _TYPES = {
     IdentifierType.IDENTIFIER_TYPE_CUSTOMER_NUMBER: "customer_number",
@@ -38,3 +38,9 @@ def to_wire(identifier: str) -> WireIdentifier:
     kind, _, value = identifier.partition(":")
     return WireIdentifier(type=_WIRE_TYPES.get(kind, IdentifierType.IDENTIFIER_TYPE_UNSPECIFIED),
                           value=value)
+
+
+def from_wire(identifier: WireIdentifier) -> str | None:
+    """A typed wire identifier as ``type:value`` (None for an unknown type)."""
+    kind = _TYPES.get(identifier.type)
+    return make_identifier(kind, identifier.value) if kind else None

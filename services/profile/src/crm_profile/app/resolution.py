@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_eventstore import EventMetadata, StreamAppend, UnitOfWork
 from crm_messaging import DeadLetter, InboundMessage
+from crm_profile.adapters.erasure_store import ErasureStore
 from crm_profile.adapters.identity_store import IdentityStore
 from crm_profile.app.identifiers import evidence_of
 from crm_profile.app.profile_events import Cause, observations, profile_events
+from crm_profile.app.suppression import Suppression
 from crm_profile.domain.identity import (
     CurrentIdentity,
     Decision,
@@ -46,6 +48,7 @@ class TouchpointResolver:
     """The consumer (batch) handler of crm.touchpoints.v1."""
 
     rules: IdentityRules
+    suppression: Suppression
 
     async def __call__(self, messages: list[InboundMessage], uow: UnitOfWork) -> None:
         incoming = [_read(message) for message in messages]
@@ -53,6 +56,10 @@ class TouchpointResolver:
         await store.lock()
         seen = await store.seen(i.evidence.touchpoint_id for i in incoming)
         incoming = _first_of_each([i for i in incoming if i.evidence.touchpoint_id not in seen])
+        screened = await self.suppression.screen(ErasureStore(uow.connection), [
+            (i.touchpoint, i.evidence, _metadata(i.message)) for i in incoming])
+        await uow.append_streams(screened.notices)
+        incoming = [i for i in incoming if i.evidence.touchpoint_id not in screened.dropped]
         if not incoming:
             return
         index = await self._load_around(store, incoming)

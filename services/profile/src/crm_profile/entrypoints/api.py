@@ -13,6 +13,7 @@ from crm.profiles.v1 import profiles_pb2 as wire
 from crm_contracts import to_timestamp
 from crm_eventstore import EventMetadata, EventStore
 from crm_messaging.tracing import current_trace
+from crm_profile.adapters.erasure_store import ErasureStore
 from crm_profile.adapters.explanations import explanation
 from crm_profile.adapters.profiles import StoredProfile, load_profile
 from crm_profile.app.profile_events import published
@@ -49,12 +50,12 @@ class TraitEdit(BaseModel):
 def profile_router() -> APIRouter:
     router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 
-    @router.get("/{customer_id}", responses=problem_responses(401, 403, 404))
+    @router.get("/{customer_id}", responses=problem_responses(401, 403, 404, 410))
     async def read(customer_id: str, key: Reader, ctx: Context) -> dict[str, Any]:
         """The profile: identifiers, traits (latest wins) and consent, with evidence."""
         return profile_json(await _profile(ctx, customer_id))
 
-    @router.get("/{customer_id}/identity", responses=problem_responses(401, 403, 404))
+    @router.get("/{customer_id}/identity", responses=problem_responses(401, 403, 404, 410))
     async def identity(customer_id: str, key: Reader, ctx: Context) -> dict[str, Any]:
         """Every identifier with when, how and why it was linked; every merge and refusal."""
         return explanation(await _profile(ctx, customer_id))
@@ -81,6 +82,9 @@ def profile_router() -> APIRouter:
 
 async def _profile(ctx: ServiceContext, customer_id: str) -> StoredProfile:
     async with ctx.engine.connect() as connection:
+        if (receipt := await ErasureStore(connection).receipt_of(customer_id)) is not None:
+            raise Problem(410, "Profile erased", f"{customer_id} was erased",
+                          slug="profile-erased", extensions={"receipt_id": receipt.receipt_id})
         found = await load_profile(connection, EventStore(ctx.engine), customer_id)
     if found is None:
         raise Problem(404, "Profile not found", f"no profile {customer_id}",

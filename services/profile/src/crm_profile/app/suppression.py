@@ -1,0 +1,83 @@
+"""Suppression: a touchpoint carrying an erased identifier does not bring the person back.
+
+It is dropped before resolution (nothing of it is stored here), counted on the
+suppression list, and announced as ``TouchpointSuppressed`` so that the services keeping
+touchpoints erase it too. A fresh consent (a consent touchpoint that grants) is the
+exception: the person came back and asked to be known; the suppression of what it
+carries is lifted and it is resolved like any other (as a new person: the old
+identifiers live on only as tokens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from crm.profiles.v1 import profiles_pb2 as wire
+from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
+from crm_contracts import from_timestamp, pack_payload
+from crm_eventstore import EventMetadata, NewEvent, StreamAppend
+from crm_messaging.topics import PROFILES
+from crm_profile.adapters.erasure_store import ErasureStore
+from crm_profile.domain.erasure import erased_token
+from crm_profile.domain.identity import Evidence
+
+__all__ = ["Screened", "Suppression"]
+
+
+@dataclass(frozen=True)
+class Screened:
+    """The outcome for one chunk: touchpoint ids to drop, and the events to publish."""
+
+    dropped: frozenset[str]
+    notices: list[StreamAppend]
+
+
+@dataclass(frozen=True)
+class Suppression:
+    token_key: bytes
+
+    async def screen(
+        self, store: ErasureStore,
+        touchpoints: Sequence[tuple[TouchpointRecorded, Evidence, EventMetadata]],
+    ) -> Screened:
+        """Which of ``touchpoints`` carry a suppressed identifier (call under the lock)."""
+        tokens = {tp.event_id: [erased_token(i, self.token_key) for i in sorted(ev.identifiers)]
+                  for tp, ev, _ in touchpoints}
+        active = await store.suppressed(t for ts in tokens.values() for t in ts)
+        if not active:
+            return Screened(frozenset(), [])
+        dropped: set[str] = set()
+        counted: list[str] = []
+        notices: list[StreamAppend] = []
+        for touchpoint, _, metadata in touchpoints:
+            hits = [t for t in tokens[touchpoint.event_id] if t in active]
+            if not hits:
+                continue
+            receipt = active[hits[0]]
+            if _fresh_consent(touchpoint):
+                await store.lift(hits)
+                notices.append(_notice(receipt, touchpoint, metadata, wire.SuppressionLifted(
+                    receipt_id=receipt, evidence_event_id=touchpoint.event_id,
+                    occurred_at=touchpoint.occurred_at)))
+                for token in hits:
+                    active.pop(token, None)
+                continue
+            dropped.add(touchpoint.event_id)
+            counted += hits
+            notices.append(_notice(receipt, touchpoint, metadata, wire.TouchpointSuppressed(
+                touchpoint_event_id=touchpoint.event_id, receipt_id=receipt)))
+        await store.count_dropped(counted)
+        return Screened(frozenset(dropped), notices)
+
+
+def _fresh_consent(touchpoint: TouchpointRecorded) -> bool:
+    return touchpoint.WhichOneof("properties") == "consent" and touchpoint.consent.granted
+
+
+def _notice(receipt: str, touchpoint: TouchpointRecorded, metadata: EventMetadata,
+            message: wire.TouchpointSuppressed | wire.SuppressionLifted) -> StreamAppend:
+    event_type, payload = pack_payload(message)
+    return StreamAppend(f"suppression-{receipt}", [NewEvent(
+        event_type, payload, from_timestamp(touchpoint.occurred_at), customer_key=receipt,
+        topic=PROFILES.name, metadata=metadata)])
