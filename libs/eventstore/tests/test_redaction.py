@@ -37,6 +37,20 @@ async def test_redaction_rewrites_payloads_in_place_and_marks_them(store: EventS
     assert marked == [1]
 
 
+async def test_redaction_may_replace_a_partition_key_that_is_personal(
+    store: EventStore,
+) -> None:
+    await store.append("s", [NewEvent("t.E", b"p", sample_event().occurred_at,
+                                      customer_key="ada@example.com")])
+    event = (await store.read_stream("s"))[0]
+
+    async with store.transaction() as uow:
+        changed = await uow.redact({event.event_id: b"p"}, {event.event_id: "erased"})
+
+    assert changed == 1
+    assert (await store.read_stream("s"))[0].customer_key == "erased"
+
+
 async def test_read_streams_returns_several_streams_in_global_order(store: EventStore) -> None:
     await store.append("x", [_event(b"1")])
     await store.append("y", [_event(b"2")])

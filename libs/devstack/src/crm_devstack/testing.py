@@ -215,6 +215,7 @@ async def core_pipeline(
             "DATABASE_URL": database_url, "DB_SCHEMA": schema, "LOG_LEVEL": "WARNING",
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "IDENTITY_CONSUMER_GROUP": f"identity.{run}", "VIEW_CONSUMER_GROUP": f"view.{run}",
+            "ERASURE_CONSUMER_GROUP": f"erasure.{run}",
             **(extra_env or {})}, _free_port())
         services[name].migrate()
         engine = create_engine(database_url, schema)

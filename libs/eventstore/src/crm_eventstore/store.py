@@ -115,9 +115,12 @@ ORDER BY global_position
 """)
 
 _REDACT = text("""
-UPDATE events e SET payload = r.payload, redacted_at = clock_timestamp()
-FROM unnest(CAST(:event_ids AS uuid[]), CAST(:payloads AS bytea[])) AS r(event_id, payload)
-WHERE e.event_id = r.event_id AND e.payload <> r.payload
+UPDATE events e SET payload = r.payload, customer_key = coalesce(r.customer_key, e.customer_key),
+                    redacted_at = clock_timestamp()
+FROM unnest(CAST(:event_ids AS uuid[]), CAST(:payloads AS bytea[]), CAST(:keys AS text[]))
+     AS r(event_id, payload, customer_key)
+WHERE e.event_id = r.event_id
+  AND (e.payload <> r.payload OR e.customer_key <> coalesce(r.customer_key, e.customer_key))
 """)
 
 _STREAM_VERSIONS = text("""
@@ -195,8 +198,11 @@ class UnitOfWork:
         return [_recorded(row) for row in await self.connection.execute(
             _CONTAINING, {"needles": wanted})]
 
-    async def redact(self, payloads: Mapping[UUID, bytes]) -> int:
-        """Replace the payloads of stored events (by event id) and mark them redacted.
+    async def redact(self, payloads: Mapping[UUID, bytes],
+                     customer_keys: Mapping[UUID, str] | None = None) -> int:
+        """Replace the payloads of stored events (by event id) and mark them redacted;
+        ``customer_keys`` replaces partition keys that are personal data themselves (a
+        touchpoint is keyed by its strongest identifier).
 
         History is otherwise immutable; erasure is the exception the law requires. An
         event keeps its id, type, stream and position, so readers and the outbox relay
@@ -204,8 +210,10 @@ class UnitOfWork:
         """
         if not payloads:
             return 0
+        keys = customer_keys or {}
         result = await self.connection.execute(_REDACT, {
-            "event_ids": list(payloads), "payloads": list(payloads.values())})
+            "event_ids": list(payloads), "payloads": list(payloads.values()),
+            "keys": [keys.get(event_id) for event_id in payloads]})
         return int(result.rowcount)
 
     async def stream_versions(self, stream_ids: Iterable[str]) -> dict[str, int]:

@@ -6,8 +6,10 @@ from fastapi import FastAPI
 
 from crm_eventstore import MigrationSet
 from crm_servicekit import ServiceSettings, create_app
+from crm_servicekit.consumer_worker import consumer_worker
 from crm_servicekit.relay_worker import outbox_relay
 from crm_servicekit.service import ServiceDefinition
+from crm_touchpoint.app.erasure import TouchpointErasure
 from crm_touchpoint.app.ingestion import TouchpointIngestion
 from crm_touchpoint.entrypoints.api import touchpoint_router
 from crm_touchpoint.entrypoints.rate_limit import RateLimiter
@@ -19,7 +21,8 @@ MIGRATIONS = MigrationSet("touchpoint", "crm_touchpoint")
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    """The touchpoint service: ingestion API, group-commit recorder and outbox relay."""
+    """The touchpoint service: ingestion API, group-commit recorder, outbox relay, and
+    the erasure of touchpoints whose person was erased."""
     assert isinstance(settings, TouchpointSettings)
     ingestion = TouchpointIngestion(settings.ingestion_rules())
     limiter = RateLimiter(settings.rate_limit_events_per_second,
@@ -27,7 +30,12 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     return create_app(
         settings,
         routers=[touchpoint_router(ingestion, limiter)],
-        workers=[ingestion.run, outbox_relay],
+        workers=[
+            ingestion.run,
+            outbox_relay,
+            consumer_worker([settings.profiles_topic], settings.erasure_consumer_group,
+                            batch_handler=TouchpointErasure()),
+        ],
     )
 
 

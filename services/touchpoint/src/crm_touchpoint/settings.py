@@ -24,6 +24,11 @@ class TouchpointSettings(ServiceSettings):
         description="comma-separated addresses treated as junk identifiers")
     rate_limit_events_per_second: float = Field(default=20_000, gt=0)
     rate_limit_burst_events: int = Field(default=40_000, gt=0)
+    profiles_topic: str = Field(default="crm.profiles.v1",
+                                description="where erasures of touchpoints are announced")
+    erasure_consumer_group: str = Field(
+        default="touchpoint.erasure",
+        description="consumer group that erases touchpoints of erased people")
 
     def ingestion_rules(self) -> IngestionRules:
         """The validation rules these settings configure."""

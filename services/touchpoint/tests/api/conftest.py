@@ -6,7 +6,7 @@ import httpx
 import pytest
 from touchpoint_samples import Keys
 
-from crm_devstack.testing import service_client
+from crm_devstack.testing import create_topic, service_client
 from crm_eventstore import create_engine
 from crm_messaging import create_topics
 from crm_servicekit.apikeys import ApiKeyStore
@@ -15,9 +15,15 @@ from crm_touchpoint.settings import TouchpointSettings
 
 
 @pytest.fixture
-def settings(postgres_url: str, kafka_bootstrap: str, schema_name: str) -> TouchpointSettings:
+async def settings(postgres_url: str, kafka_bootstrap: str,
+                   schema_name: str) -> TouchpointSettings:
+    # Erasure notices come from a topic of the test's own: the session's crm.profiles.v1
+    # holds every other test's profile events.
+    profiles = f"test.profiles.{schema_name}"
+    await create_topic(kafka_bootstrap, profiles, partitions=1)
     return TouchpointSettings(database_url=postgres_url, db_schema=schema_name,
-                              kafka_bootstrap_servers=kafka_bootstrap)
+                              kafka_bootstrap_servers=kafka_bootstrap, profiles_topic=profiles,
+                              erasure_consumer_group=f"test.erasure.{schema_name}")
 
 
 @pytest.fixture
