@@ -80,20 +80,24 @@ class TraitObserved(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., name: _Optional[str] = ..., value: _Optional[str] = ..., source: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ConsentChanged(_message.Message):
-    __slots__ = ("customer_id", "channel", "purpose", "state", "evidence_event_id", "occurred_at")
+    __slots__ = ("customer_id", "channel", "purpose", "state", "evidence_event_id", "occurred_at", "evidence", "recorded_by")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_BY_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     channel: str
     purpose: str
     state: ConsentState
     evidence_event_id: str
     occurred_at: _timestamp_pb2.Timestamp
-    def __init__(self, customer_id: _Optional[str] = ..., channel: _Optional[str] = ..., purpose: _Optional[str] = ..., state: _Optional[_Union[ConsentState, str]] = ..., evidence_event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    evidence: str
+    recorded_by: str
+    def __init__(self, customer_id: _Optional[str] = ..., channel: _Optional[str] = ..., purpose: _Optional[str] = ..., state: _Optional[_Union[ConsentState, str]] = ..., evidence_event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evidence: _Optional[str] = ..., recorded_by: _Optional[str] = ...) -> None: ...
 
 class ProfilesMerged(_message.Message):
     __slots__ = ("survivor_id", "merged_away_id", "bridging_event_id", "bridging_identifiers", "rule")
