@@ -26,8 +26,9 @@ def profile_json(profile: StoredProfile) -> dict[str, Any]:
             case wire.ConsentChanged():
                 consents.append(ConsentFact(
                     message.channel, message.purpose,
-                    message.state == wire.CONSENT_STATE_GRANTED, message.evidence_event_id,
-                    from_timestamp(message.occurred_at), event.stream_id))
+                    message.state == wire.CONSENT_STATE_GRANTED,
+                    message.evidence_event_id or str(event.event_id),
+                    from_timestamp(message.occurred_at), event.stream_id, message.evidence))
             case wire.ProfilesMerged():
                 merged_at[message.merged_away_id] = event.occurred_at
     view = fold(traits, consents, merged_at)
@@ -41,7 +42,7 @@ def profile_json(profile: StoredProfile) -> dict[str, Any]:
                           "occurred_at": t.occurred_at.isoformat()}
                    for name, t in view.traits.items()},
         "consent": [{"channel": c, "purpose": p, "state": "granted" if s.granted else "denied",
-                     "evidence_event_id": s.evidence_event_id,
+                     "evidence_event_id": s.evidence_event_id, "evidence": s.evidence or None,
                      "occurred_at": s.occurred_at.isoformat()}
                     for (c, p), s in view.consent.items()],
     }

@@ -36,6 +36,7 @@ class ConsentFact:
     evidence_event_id: str
     occurred_at: datetime
     side: str  # the profile the fact was recorded on (before any merge)
+    evidence: str = ""  # how it was obtained, when not from a touchpoint
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class ConsentState:
     granted: bool
     evidence_event_id: str
     occurred_at: datetime
+    evidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ def _consent(facts: list[ConsentFact],
         if after:
             state = _latest(after)
         if state is not None:
-            result[key] = ConsentState(state.granted, state.evidence_event_id, state.occurred_at)
+            result[key] = ConsentState(state.granted, state.evidence_event_id, state.occurred_at,
+                                       state.evidence)
     return result
 
 

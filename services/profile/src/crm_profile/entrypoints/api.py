@@ -1,16 +1,18 @@
-"""``/v1/profiles``: read a profile, explain its identity, edit traits from the back office."""
+"""``/v1/profiles``: read a profile, explain its identity, edit traits and consent from the
+back office."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from crm.profiles.v1 import profiles_pb2 as wire
 from crm_contracts import to_timestamp
+from crm_contracts.consent import ConsentChannel, ConsentPurpose
 from crm_eventstore import EventMetadata, EventStore
 from crm_messaging.tracing import current_trace
 from crm_profile.adapters.erasure_store import ErasureStore
@@ -27,6 +29,7 @@ Reader = Annotated[ApiKey, Depends(require_scope(PROFILES_READ))]
 Writer = Annotated[ApiKey, Depends(require_scope(PROFILES_WRITE))]
 Context = Annotated[ServiceContext, Depends(get_context)]
 
+_FUTURE_TOLERANCE = timedelta(minutes=5)
 _TRAIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -45,6 +48,25 @@ class TraitEdit(BaseModel):
             if not _TRAIT_NAME.match(name):
                 raise ValueError(f"trait name {name!r} must match {_TRAIT_NAME.pattern}")
         return traits
+
+
+class ConsentEdit(BaseModel):
+    """A consent given or withdrawn outside any touchpoint (a signed form, a call)."""
+
+    channel: ConsentChannel
+    purpose: ConsentPurpose
+    state: Literal["granted", "denied"]
+    evidence: str = Field(min_length=3, max_length=200, description=(
+        "how it was obtained, e.g. 'signed form 2026-11-20, ticket 4711' (no personal data)"))
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="when the person gave or withdrew it (default: now)")
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _not_in_the_future(cls, when: datetime | None) -> datetime | None:
+        if when is not None and when > datetime.now(UTC) + _FUTURE_TOLERANCE:
+            raise ValueError("occurred_at is more than 5 minutes in the future")
+        return when
 
 
 def profile_router() -> APIRouter:
@@ -66,9 +88,7 @@ def profile_router() -> APIRouter:
         """Record back-office trait values (source ``back_office``) and return the profile."""
         profile = await _profile(ctx, customer_id)
         when = edit.occurred_at or datetime.now(UTC)
-        trace = current_trace()
-        metadata = EventMetadata(trace.correlation_id, f"api-key:{key.key_id}",
-                                 trace.traceparent, trace.tracestate)
+        metadata = _metadata(key)
         store = EventStore(ctx.engine)
         async with store.transaction() as uow:
             await uow.append_streams([published(profile.customer_id, wire.TraitObserved(
@@ -77,7 +97,28 @@ def profile_router() -> APIRouter:
                 for name, value in sorted(edit.traits.items())])
         return profile_json(await _profile(ctx, profile.customer_id))
 
+    @router.put("/{customer_id}/consent", responses=problem_responses(401, 403, 404, 410, 422))
+    async def edit_consent(customer_id: str, edit: ConsentEdit, key: Writer,
+                           ctx: Context) -> dict[str, Any]:
+        """Record a consent state with its evidence; the latest ``occurred_at`` wins
+        within a profile, the most restrictive across merged ones. Returns the profile."""
+        profile = await _profile(ctx, customer_id)
+        when = edit.occurred_at or datetime.now(UTC)
+        state = wire.CONSENT_STATE_GRANTED if edit.state == "granted" else wire.CONSENT_STATE_DENIED
+        async with EventStore(ctx.engine).transaction() as uow:
+            await uow.append_streams([published(profile.customer_id, wire.ConsentChanged(
+                customer_id=profile.customer_id, channel=edit.channel, purpose=edit.purpose,
+                state=state, occurred_at=to_timestamp(when), evidence=edit.evidence,
+                recorded_by=key.key_id), when, _metadata(key))])
+        return profile_json(await _profile(ctx, profile.customer_id))
+
     return router
+
+
+def _metadata(key: ApiKey) -> EventMetadata:
+    trace = current_trace()
+    return EventMetadata(trace.correlation_id, f"api-key:{key.key_id}", trace.traceparent,
+                         trace.tracestate)
 
 
 async def _profile(ctx: ServiceContext, customer_id: str) -> StoredProfile:

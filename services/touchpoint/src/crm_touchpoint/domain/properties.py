@@ -18,6 +18,12 @@ from typing import Annotated, Literal, TypeAlias
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from crm_contracts.consent import (
+    CONSENT_CHANNELS,
+    CONSENT_PURPOSES,
+    ConsentChannel,
+    ConsentPurpose,
+)
 from crm_touchpoint.domain.fields import (
     MONEY_SCHEMA,
     CurrencyCode,
@@ -63,10 +69,6 @@ PositiveAmount = Annotated[str, money(positive=True), MONEY_SCHEMA]
 UnitPrice = Annotated[str, money(unit_price=True), MONEY_SCHEMA]
 
 Severity = Literal["low", "medium", "high", "critical"]
-ConsentChannel = Literal["email", "sms", "phone", "direct_mail", "push"]
-ConsentPurpose = Literal["marketing", "service", "survey", "profiling"]
-CONSENT_CHANNELS: tuple[str, ...] = ("email", "sms", "phone", "direct_mail", "push")
-CONSENT_PURPOSES: tuple[str, ...] = ("marketing", "service", "survey", "profiling")
 
 
 class _Properties(BaseModel):
