@@ -1,0 +1,92 @@
+"""Through HTTP only, then the databases searched: after an erasure no table of any core
+service holds the person's email, phone, names or free text, and the identifier stays
+suppressed."""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from crm_devstack.testing import ServiceUnderTest, core_pipeline, eventually, tables_quoting
+from crm_eventstore import create_engine
+
+pytestmark = pytest.mark.slow
+
+KEY = "crm_e2eErasure_" + "k" * 40
+EMAIL, PHONE, ANONYMOUS = "quintessa.vole@example.com", "+14155550123", "web-qv-301"
+PERSONAL = [EMAIL, PHONE, ANONYMOUS, "Quintessa", "Volesworth", "Tromsø", "my parcel for Q. V."]
+OTHER = "kept.person@example.com"
+
+
+@pytest.fixture
+async def platform(postgres_url: str,
+                   kafka_bootstrap: str) -> AsyncIterator[dict[str, ServiceUnderTest]]:
+    async with core_pipeline(postgres_url, kafka_bootstrap, KEY) as services:
+        yield services
+
+
+def _event(channel: str, kind: str, identifiers: dict[str, str],
+           **rest: object) -> dict[str, object]:
+    return {"event_id": str(uuid.uuid4()), "channel": channel, "type": kind,
+            "occurred_at": "2026-11-20T09:30:00+01:00", "identifiers": identifiers, **rest}
+
+
+async def test_an_erased_person_is_found_in_no_table_of_any_service(
+    platform: dict[str, ServiceUnderTest], postgres_url: str,
+) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    events = [
+        _event("call_center", "call", {"phone": "(415) 555-0123", "email": EMAIL.upper()},
+               traits={"first_name": "Quintessa", "last_name": "Volesworth", "city": "Tromsø"},
+               properties={"duration_seconds": 120, "reason": "delivery"}),
+        _event("web", "survey_response", {"email": EMAIL, "anonymous_id": ANONYMOUS},
+               properties={"nps": 9, "comment": "my parcel for Q. V."}),
+        _event("web", "page_view", {"email": OTHER}, properties={"url": "https://x.example/"}),
+    ]
+    view, profile = platform["customer_view"].url, platform["profile"].url
+    async with httpx.AsyncClient(timeout=10) as client:
+        for event in events:
+            reply = await client.post(f"{platform['touchpoint'].url}/v1/touchpoints",
+                                      json=event, headers=auth)
+            assert reply.status_code == 202, reply.text
+
+        async def both_visible() -> bool:
+            reply = await client.get(f"{view}/v1/customers/lookup", headers=auth,
+                                     params={"type": "email", "value": EMAIL})
+            return reply.status_code == 200 and reply.json()["channels"].keys() == {
+                "call_center", "web"}
+
+        await eventually(both_visible, within=60)
+        customer = (await client.get(f"{view}/v1/customers/lookup", headers=auth,
+                                     params={"type": "email", "value": EMAIL})).json()
+        erased = await client.post(f"{profile}/v1/profiles/{customer['customer_id']}/erase",
+                                   headers=auth)
+        assert erased.status_code == 202, erased.text
+
+        async def gone_from_the_view() -> bool:
+            reply = await client.get(f"{view}/v1/customers/lookup", headers=auth,
+                                     params={"type": "email", "value": EMAIL})
+            return reply.status_code == 404
+
+        await eventually(gone_from_the_view, within=60)
+        record = (await client.get(f"{view}/v1/customers/{customer['customer_id']}",
+                                   headers=auth))
+        assert record.status_code in (200, 410), record.text
+        assert not any(value in record.text for value in PERSONAL)
+
+    engines = {name: create_engine(postgres_url, service.env["DB_SCHEMA"])
+               for name, service in platform.items()}
+    try:
+        async def nowhere() -> bool:
+            found = {name: await tables_quoting(engine, platform[name].env["DB_SCHEMA"],
+                                                PERSONAL) for name, engine in engines.items()}
+            return not any(found.values())
+
+        await eventually(nowhere, within=60)
+        kept = await tables_quoting(engines["customer_view"],
+                                    platform["customer_view"].env["DB_SCHEMA"], [OTHER])
+        assert kept, "the search finds what is still there"
+    finally:
+        for engine in engines.values():
+            await engine.dispose()
