@@ -19,6 +19,10 @@ def test_the_identity_package_exports_exactly_its_public_surface() -> None:
         "TouchpointAttributed", "TouchpointUnattributed", "affected_component", "apply",
         "decide", "evolve", "identifier_type", "identifiers_to_load", "make_identifier",
         "reconcile", "resolve", "restrict",
+        # splits
+        "IdentifiersNotInProfile", "IdentifiersShared", "NotSeparable", "NothingToMove",
+        "NothingWouldRemain", "ProfileMergedAway", "Split", "SplitRefused", "UnknownProfile",
+        "split",
     }
     assert all(hasattr(identity, name) for name in identity.__all__)
 

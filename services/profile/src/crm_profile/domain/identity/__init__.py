@@ -3,6 +3,7 @@
 Pure functions over frozen values. :func:`resolve` partitions a set of evidence into
 clusters; :func:`affected_component`, :func:`reconcile` and :func:`apply` (composed by
 :func:`decide`) do the same incrementally, as decisions the service records as events.
+:func:`split` moves identifiers to a new profile under a new never-merge fact.
 """
 
 from crm_profile.domain.identity.component import affected_component, identifiers_to_load
@@ -21,6 +22,18 @@ from crm_profile.domain.identity.decisions import (
 from crm_profile.domain.identity.incremental import decide
 from crm_profile.domain.identity.reconcile import reconcile
 from crm_profile.domain.identity.resolution import BlockedMerge, Resolution, resolve
+from crm_profile.domain.identity.split import (
+    IdentifiersNotInProfile,
+    IdentifiersShared,
+    NothingToMove,
+    NothingWouldRemain,
+    NotSeparable,
+    ProfileMergedAway,
+    Split,
+    SplitRefused,
+    UnknownProfile,
+    split,
+)
 from crm_profile.domain.identity.state import (
     CurrentIdentity,
     MergedAway,
@@ -51,17 +64,26 @@ __all__ = [
     "IdentifierLinked",
     "IdentifierMarkedShared",
     "IdentifierUnlinked",
+    "IdentifiersNotInProfile",
+    "IdentifiersShared",
     "IdentityRules",
     "MergeBlocked",
     "MergedAway",
     "NeverMerge",
+    "NotSeparable",
+    "NothingToMove",
+    "NothingWouldRemain",
     "Profile",
     "ProfileCreated",
+    "ProfileMergedAway",
     "ProfileUnmerged",
     "ProfilesMerged",
     "Resolution",
+    "Split",
+    "SplitRefused",
     "TouchpointAttributed",
     "TouchpointUnattributed",
+    "UnknownProfile",
     "affected_component",
     "apply",
     "decide",
@@ -72,4 +94,5 @@ __all__ = [
     "reconcile",
     "resolve",
     "restrict",
+    "split",
 ]

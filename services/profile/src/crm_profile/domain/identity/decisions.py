@@ -4,11 +4,12 @@ The service turns each decision into its protobuf event. Vocabulary of the slugs
 
 - ``IdentifierLinked.rule``: ``new_profile`` (an identifier a new profile is created
   for), ``seen_together`` (carried by a touchpoint with identifiers of the profile),
-  ``reresolved`` (moved here when re-resolution undid a wrong link).
+  ``reresolved`` (moved here when re-resolution undid a wrong link), ``split`` (moved
+  here by a split).
 - ``ProfilesMerged.rule``: ``bridging_touchpoint``.
 - reasons: ``limit:<type>``, ``never_merge``, ``shared_identifier:<identifier>``,
-  ``blocked_value:<identifier>``, ``reresolved``, ``no_profile_seen`` (a touchpoint
-  left unattributed); why an identifier is shared:
+  ``blocked_value:<identifier>``, ``reresolved``, ``split`` (moved out by a split),
+  ``no_profile_seen`` (a touchpoint left unattributed); why an identifier is shared:
   ``seen_with_many:<type>`` or ``known_shared``.
 
 A wrong merge is undone by :class:`ProfileUnmerged` when the profile that was merged away

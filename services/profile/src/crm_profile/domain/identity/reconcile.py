@@ -33,7 +33,7 @@ from crm_profile.domain.identity.resolution import Resolution
 from crm_profile.domain.identity.state import CurrentIdentity, Profile, apply, restrict, root_of
 from crm_profile.domain.identity.values import Evidence, Identifier
 
-__all__ = ["reconcile"]
+__all__ = ["follow_ups", "provenance", "reconcile"]
 
 
 def reconcile(
@@ -54,11 +54,27 @@ def reconcile(
     plan = _plan(touched, target, new_customer_id)
     structure = tuple(_Structure(touched, target, plan, evidence).decisions())
     after = apply(touched, structure)
+    return (*structure, *follow_ups(touched, after, target, plan.owner, evidence))
+
+
+def follow_ups(
+    touched: CurrentIdentity,
+    after: CurrentIdentity,
+    target: Resolution,
+    owner: Sequence[str],
+    evidence: Sequence[Evidence],
+) -> tuple[Decision, ...]:
+    """What follows once the profiles hold the target's clusters: touchpoints attributed
+    again, refused merges and shared identifiers' sightings not recorded yet.
+
+    ``owner[c]`` holds target cluster ``c``; ``touched`` is the state around the component,
+    ``after`` the same with the structural decisions (links, merges ...) applied;
+    ``evidence`` is the component, deduplicated (see ``deduplicated``).
+    """
     return (
-        *structure,
-        *_attributions(after, target, plan, evidence),
-        *_blocked(touched, target, plan),
-        *_shared(after, target, plan),
+        *_attributions(after, target, owner, evidence),
+        *_blocked(touched, target, owner),
+        *_shared(after, target, owner),
     )
 
 
@@ -185,7 +201,7 @@ class _Structure:
         evidence: list[Evidence],
     ) -> None:
         self._touched, self._target, self._plan, self._evidence = touched, target, plan, evidence
-        self._best = _provenance(evidence)
+        self._best = provenance(evidence)
         self._held = frozenset().union(*(p.identifiers for p in touched.profiles.values()))
 
     def decisions(self) -> Iterator[Decision]:
@@ -287,7 +303,7 @@ class _Structure:
             )
 
 
-def _provenance(evidence: Iterable[Evidence]) -> dict[Identifier, Evidence]:
+def provenance(evidence: Iterable[Evidence]) -> dict[Identifier, Evidence]:
     """Per identifier, the touchpoint that shows it best: the first verified one, else the
     first one (canonical order)."""
     best: dict[Identifier, Evidence] = {}
@@ -316,30 +332,35 @@ def _bridge(
 
 
 def _attributions(
-    after: CurrentIdentity, target: Resolution, plan: _Plan, evidence: list[Evidence]
+    after: CurrentIdentity, target: Resolution, owner: Sequence[str],
+    evidence: Sequence[Evidence],
 ) -> Iterator[Decision]:
     for item in evidence:
         cluster = target.attribution.get(item.touchpoint_id)
         was = after.attribution.get(item.touchpoint_id)
         if cluster is None and was is not None:
             yield TouchpointUnattributed(was, item.touchpoint_id, "no_profile_seen")
-        elif cluster is not None and was != plan.owner[cluster]:
-            yield TouchpointAttributed(plan.owner[cluster], item.touchpoint_id)
+        elif cluster is not None and was != owner[cluster]:
+            yield TouchpointAttributed(owner[cluster], item.touchpoint_id)
 
 
-def _blocked(touched: CurrentIdentity, target: Resolution, plan: _Plan) -> Iterator[Decision]:
+def _blocked(
+    touched: CurrentIdentity, target: Resolution, owner: Sequence[str]
+) -> Iterator[Decision]:
     recorded = set(touched.blocked)
     for blocked in target.blocked_merges:
-        owners = tuple(plan.owner[c] for c in blocked.clusters)
+        owners = tuple(owner[c] for c in blocked.clusters)
         decision = MergeBlocked(owners, blocked.touchpoint_id, blocked.reason)
         if decision not in recorded:
             recorded.add(decision)
             yield decision
 
 
-def _shared(after: CurrentIdentity, target: Resolution, plan: _Plan) -> Iterator[Decision]:
+def _shared(
+    after: CurrentIdentity, target: Resolution, owner: Sequence[str]
+) -> Iterator[Decision]:
     for identifier, clusters in target.shared.items():
-        owners = frozenset(plan.owner[c] for c in clusters)
+        owners = frozenset(owner[c] for c in clusters)
         known = after.shared.get(identifier)
         if known is None or not owners <= known:
             reason = target.shared_reasons[identifier]
