@@ -48,6 +48,7 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "push_open": ("mobile_app", {"campaign_id": "c-3"}),
     "direct_mail_sent": ("direct_mail", {"piece": "catalogue-spring"}),
     "social_message": ("social", {"network": "mastodon"}),
+    "complaint_resolved": ("call_center", {"complaint_event_id": "c-1", "category": "billing"}),
 }
 
 

@@ -44,6 +44,9 @@ GenericType = Literal[
     "push_open",
     "direct_mail_sent",
     "social_message",
+    # Closes a complaint in the customer view: properties {"complaint_event_id": ...}
+    # (the complaint touchpoint's event_id; without it, every earlier open complaint).
+    "complaint_resolved",
 ]
 GENERIC_TYPES: tuple[str, ...] = get_args(GenericType)
 
@@ -68,6 +71,7 @@ ALLOWED_CHANNELS: MappingProxyType[str, frozenset[str]] = MappingProxyType({
     "call": frozenset({"call_center"}),
     "survey_response": _EVERY,
     "complaint": _EVERY,
+    "complaint_resolved": _EVERY,
     "page_view": _DIGITAL,
     "consent": _EVERY,
     "form_submit": _DIGITAL,
