@@ -204,15 +204,39 @@ def test_events_of_other_topics_give_no_fact() -> None:
     assert facts_from_event(recorded.DESCRIPTOR.full_name, recorded, META) == ()
 
 
-def test_every_catalogued_profile_event_type_is_understood() -> None:
+FOLDED = {
+    profiles.TouchpointAttributed, profiles.TouchpointUnattributed, profiles.ProfileCreated,
+    profiles.IdentifierLinked, profiles.IdentifierUnlinked, profiles.IdentifierMarkedShared,
+    profiles.TraitObserved, profiles.ConsentChanged, profiles.ProfilesMerged,
+    profiles.ProfileUnmerged, profiles.ProfileErased,
+}
+# No record content: a split's moves follow as links, unlinks and attributions; the
+# erasure notices name touchpoints the ProfileErased already covers, or that were never
+# attributed (a suppressed one never reaches the view).
+IGNORED = {
+    profiles.MergeBlocked, profiles.ProfileSplit, profiles.TouchpointsErased,
+    profiles.TouchpointSuppressed, profiles.SuppressionLifted,
+}
+
+
+def test_every_catalogued_profile_event_type_is_folded_or_knowingly_ignored() -> None:
     profile_types = {t for t in event_types() if t.startswith("crm.profiles.v1.")}
-    understood = {
-        profiles.TouchpointAttributed, profiles.TouchpointUnattributed, profiles.ProfileCreated,
-        profiles.IdentifierLinked, profiles.IdentifierUnlinked, profiles.IdentifierMarkedShared,
-        profiles.TraitObserved, profiles.ConsentChanged, profiles.ProfilesMerged,
-        profiles.ProfileUnmerged, profiles.MergeBlocked, profiles.ProfileErased,
-    }
-    assert profile_types == {m.DESCRIPTOR.full_name for m in understood}
+    assert profile_types == {m.DESCRIPTOR.full_name for m in FOLDED | IGNORED}
+
+
+@pytest.mark.parametrize("message", [
+    profiles.ProfileSplit(customer_id="c1", new_customer_id="c2",
+                          identifiers=[EMAIL], reason="two people", requested_by="key-1"),
+    profiles.TouchpointsErased(customer_id="c1", receipt_id="r-1",
+                               touchpoint_event_ids=["tp-1", "tp-2"]),
+    profiles.TouchpointSuppressed(touchpoint_event_id="tp-3", receipt_id="r-1"),
+    profiles.SuppressionLifted(receipt_id="r-1", evidence_event_id="tp-4", occurred_at=ts(T0)),
+    profiles.MergeBlocked(customer_ids=["c1", "c2"], reason="rule"),
+], ids=lambda m: m.DESCRIPTOR.name)
+def test_events_without_record_content_give_no_fact_and_are_not_refused(
+    message: Message,
+) -> None:
+    assert facts(message) == ()
 
 
 def test_an_envelope_gives_its_id_position_and_time_to_the_facts() -> None:

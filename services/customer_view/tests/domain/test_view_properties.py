@@ -35,6 +35,7 @@ from crm_customer_view.domain import (
     index_keys,
     keys_to_load,
     record_of,
+    scrubbed_events,
     timeline,
     without_pii,
 )
@@ -607,6 +608,24 @@ def test_scrubbing_the_stored_facts_changes_no_record(world: World) -> None:
     assert [f.key for f in scrubbed] == [f.key for f in facts]
     for customer in world.customers():
         assert view_of(customer, scrubbed) == view_of(customer, facts)
+
+
+@PROPERTY_SETTINGS
+@given(world=worlds(), data=st.data())
+def test_the_events_to_store_back_are_whole_events_as_without_pii_leaves_them(
+    world: World, data: st.DataObject
+) -> None:
+    rewritten = scrubbed_events(redeliveries(data.draw, world.events))
+    scrubbed = {fact.key: fact for fact in without_pii(world.facts())}
+    for event in world.events:
+        stored = event.facts()
+        expected = tuple(scrubbed[fact.key] for fact in stored)
+        if expected == stored:
+            assert event.event_id not in rewritten
+        else:
+            assert rewritten[event.event_id] == expected
+    if not world.erased:
+        assert rewritten == {}
 
 
 def test_a_touchpoint_published_after_the_erasure_is_erased_too() -> None:

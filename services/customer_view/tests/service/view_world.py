@@ -1,16 +1,25 @@
-"""Profile events to feed the customer view in tests."""
+"""Profile events to feed the customer view in tests, and a search of its tables."""
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 from google.protobuf.message import Message
+from sqlalchemy import text
 
 from crm.common.v1.envelope_pb2 import Envelope
-from crm.common.v1.types_pb2 import Identifier, IdentifierType
+from crm.common.v1.types_pb2 import Identifier, IdentifierType, Money
 from crm.profiles.v1 import profiles_pb2 as profiles
-from crm.touchpoints.v1.touchpoints_pb2 import Channel, PageViewProperties, TouchpointRecorded
+from crm.touchpoints.v1.touchpoints_pb2 import (
+    Channel,
+    OrderProperties,
+    PageViewProperties,
+    SurveyResponseProperties,
+    TouchpointRecorded,
+)
 from crm_contracts import encode_envelope, pack_payload, to_timestamp
+from crm_eventstore import create_engine
 
 START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 _position = iter(range(1, 1_000_000))
@@ -31,6 +40,37 @@ def visit(email: str, phone: str, minute: int, first_name: str = "") -> Touchpoi
     if first_name:
         tp.traits["first_name"] = first_name
     return tp
+
+
+def survey(email: str, minute: int, comment: str, nps: int = 9) -> TouchpointRecorded:
+    """A survey answer by email, with a free-text comment."""
+    return TouchpointRecorded(
+        event_id=str(uuid.uuid4()), channel=Channel.CHANNEL_EMAIL, type="survey_response",
+        occurred_at=to_timestamp(START + timedelta(minutes=minute)),
+        identifiers=[Identifier(type=IdentifierType.IDENTIFIER_TYPE_EMAIL, value=email)],
+        survey_response=SurveyResponseProperties(nps=nps, comment=comment),
+    )
+
+
+def order(email: str, minute: int, amount: str) -> TouchpointRecorded:
+    """A web order in EUR (the view's default base currency)."""
+    return TouchpointRecorded(
+        event_id=str(uuid.uuid4()), channel=Channel.CHANNEL_WEB, type="order",
+        occurred_at=to_timestamp(START + timedelta(minutes=minute)),
+        identifiers=[Identifier(type=IdentifierType.IDENTIFIER_TYPE_EMAIL, value=email)],
+        order=OrderProperties(order_id=str(uuid.uuid4()),
+                              amount=Money(amount=amount, currency="EUR")),
+    )
+
+
+def trait(customer_id: str, name: str, value: str) -> Message:
+    return profiles.TraitObserved(customer_id=customer_id, name=name, value=value,
+                                  source="back_office", occurred_at=to_timestamp(START))
+
+
+def erased(customer_id: str) -> Message:
+    return profiles.ProfileErased(customer_id=customer_id, erased_at=to_timestamp(START),
+                                  receipt_id=str(uuid.uuid4()))
 
 
 def attributed(customer_id: str, touchpoint: TouchpointRecorded) -> list[Message]:
@@ -57,7 +97,11 @@ def merged(survivor: str, away: str) -> Message:
     )
 
 
-async def publish(producer: AIOKafkaProducer, topic: str, key: str, *messages: Message) -> None:
+async def publish(
+    producer: AIOKafkaProducer, topic: str, key: str, *messages: Message
+) -> list[Envelope]:
+    """Send ``messages`` as the profile service would (keyed by ``key``); the envelopes."""
+    sent = []
     for message in messages:
         event_type, payload = pack_payload(message)
         now = to_timestamp(START)
@@ -73,3 +117,31 @@ async def publish(producer: AIOKafkaProducer, topic: str, key: str, *messages: M
             payload=payload,
         )
         await producer.send_and_wait(topic, encode_envelope(envelope), key=key.encode())
+        sent.append(envelope)
+    return sent
+
+
+_TABLES = text("SELECT table_name FROM information_schema.tables WHERE table_schema = :schema")
+_BYTEA = text("""SELECT table_name, column_name FROM information_schema.columns
+                 WHERE table_schema = :schema AND data_type = 'bytea'""")
+
+
+async def pii_in_schema(database_url: str, schema: str, needles: Iterable[str]) -> set[str]:
+    """``table: needle`` for each needle found in a table of ``schema``: every row as
+    text, and every bytea value as bytes (a protobuf payload is no text)."""
+    needles = list(needles)
+    engine = create_engine(database_url, schema)
+    found: set[str] = set()
+    try:
+        async with engine.connect() as conn:
+            for (table,) in (await conn.execute(_TABLES, {"schema": schema})).all():
+                rows = await conn.execute(text(f'SELECT t::text FROM "{table}" t'))
+                dump = "\n".join(row[0] for row in rows)
+                found |= {f"{table}: {n}" for n in needles if n in dump}
+            for table, column in (await conn.execute(_BYTEA, {"schema": schema})).all():
+                values = await conn.execute(text(f'SELECT "{column}" FROM "{table}"'))
+                blob = b"\n".join(bytes(v[0]) for v in values if v[0] is not None)
+                found |= {f"{table}.{column}: {n}" for n in needles if n.encode() in blob}
+    finally:
+        await engine.dispose()
+    return found

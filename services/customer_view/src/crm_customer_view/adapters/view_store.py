@@ -1,9 +1,10 @@
-"""The customer view's tables: consumed events by index key, and the derived records."""
+"""The customer view's tables: consumed events (as facts) by index key, and the derived
+records."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_contracts import decode_envelope
+from crm_customer_view.adapters.fact_codec import decode_facts, encode_facts
 from crm_customer_view.domain import (
     CustomerRecord,
     Fact,
@@ -20,22 +22,29 @@ from crm_customer_view.domain import (
     facts_from_envelope,
 )
 
-__all__ = ["StoredRecord", "ViewStore"]
+__all__ = ["StoredEvent", "StoredRecord", "ViewStore"]
 
 _SAVE_EVENTS = text("""
-INSERT INTO view_events (event_id, envelope)
-SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:envelopes AS bytea[]))
+INSERT INTO view_events (event_id, facts)
+SELECT i, CAST(f AS jsonb) FROM unnest(CAST(:ids AS text[]), CAST(:facts AS text[])) AS e(i, f)
 ON CONFLICT DO NOTHING
+""")
+_REWRITE_EVENTS = text("""
+UPDATE view_events v SET facts = CAST(e.f AS jsonb), envelope = NULL
+FROM unnest(CAST(:ids AS text[]), CAST(:facts AS text[])) AS e(i, f)
+WHERE v.event_id = e.i
 """)
 _SAVE_KEYS = text("""
 INSERT INTO view_event_keys (key, event_id)
 SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:ids AS text[]))
 ON CONFLICT DO NOTHING
 """)
+# A semi-join, so an event filed under several of the keys comes once without
+# comparing payloads.
 _LOAD = text("""
-SELECT DISTINCT e.event_id, e.envelope FROM view_event_keys k
-JOIN view_events e USING (event_id)
-WHERE k.key = ANY(CAST(:keys AS text[]))
+SELECT e.event_id, e.facts::text, e.envelope FROM view_events e
+WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k
+                     WHERE k.key = ANY(CAST(:keys AS text[])))
 """)
 _SAVE_RECORD = text("""
 INSERT INTO customer_records
@@ -106,29 +115,51 @@ class StoredRecord:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class StoredEvent:
+    """A consumed event as stored: its facts. ``legacy``: the row still holds the envelope
+    it was written with before migration 0002 (the projection rewrites it as facts)."""
+
+    event_id: str
+    facts: tuple[Fact, ...]
+    legacy: bool = False
+
+
 class ViewStore:
     """The projection's tables on the caller's connection."""
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
-    async def save_events(self, events: Sequence[tuple[str, bytes, Iterable[str]]]) -> None:
-        """Keep each event (id, envelope) under its facts' index keys; repeats are no-ops."""
+    async def save_events(
+        self, events: Sequence[tuple[str, Sequence[Fact], Iterable[str]]]
+    ) -> None:
+        """Keep each event (id, its facts) under its facts' index keys; repeats are no-ops."""
         if not events:
             return
-        await self.connection.execute(
-            _SAVE_EVENTS, {"ids": [e[0] for e in events], "envelopes": [e[1] for e in events]}
-        )
+        await self.connection.execute(_SAVE_EVENTS, {
+            "ids": [e[0] for e in events], "facts": [encode_facts(e[1]) for e in events]})
         pairs = [(key, event_id) for event_id, _, keys in events for key in keys]
         if pairs:
             await self.connection.execute(
                 _SAVE_KEYS, {"keys": [k for k, _ in pairs], "ids": [i for _, i in pairs]}
             )
 
+    async def rewrite_events(self, events: Mapping[str, Sequence[Fact]]) -> None:
+        """Replace the stored facts of these events (an erasure scrubbed them); their
+        index keys stay, since scrubbing keeps every customer and touchpoint id."""
+        if events:
+            await self.connection.execute(_REWRITE_EVENTS, {
+                "ids": list(events), "facts": [encode_facts(f) for f in events.values()]})
+
+    async def events_under(self, keys: Iterable[str]) -> list[StoredEvent]:
+        """Every event filed under ``keys``, once each."""
+        rows = await self.connection.execute(_LOAD, {"keys": sorted(keys)})
+        return [_stored_event(*row) for row in rows]
+
     async def facts_under(self, keys: Iterable[str]) -> list[Fact]:
         """Every fact of the events filed under ``keys``."""
-        rows = await self.connection.execute(_LOAD, {"keys": sorted(keys)})
-        return [fact for row in rows for fact in facts_from_envelope(decode_envelope(row[1]))]
+        return [fact for event in await self.events_under(keys) for fact in event.facts]
 
     async def save_record(self, result: CustomerRecord | Redirect) -> None:
         if isinstance(result, Redirect):
@@ -211,6 +242,13 @@ class ViewStore:
             _UPDATED, {"since": since, "after": after, "limit": limit}
         )
         return [StoredRecord(*row) for row in rows]
+
+
+def _stored_event(event_id: str, facts: str | None, envelope: bytes | None) -> StoredEvent:
+    if facts is not None:
+        return StoredEvent(event_id, decode_facts(facts))
+    assert envelope is not None  # the table's check constraint: one of them is set
+    return StoredEvent(event_id, facts_from_envelope(decode_envelope(envelope)), legacy=True)
 
 
 def _row(result: CustomerRecord | Redirect) -> tuple[Any, ...]:

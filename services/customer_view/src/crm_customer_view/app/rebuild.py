@@ -17,15 +17,17 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_contracts import ContractError, decode_envelope, encode_envelope
+from crm_contracts import ContractError, decode_envelope
 from crm_customer_view.adapters.view_store import ViewStore
 from crm_customer_view.domain import (
     Fact,
+    InvalidEvent,
     customer_key,
     facts_from_envelope,
     index_keys,
     keys_to_load,
     record_of,
+    scrubbed_events,
 )
 from crm_customer_view.settings import CustomerViewSettings
 from crm_eventstore import EventStore, create_engine
@@ -69,7 +71,8 @@ async def rebuild(settings: CustomerViewSettings, schema: str) -> RebuildResult:
     """Replay the topic, up to its end at the start, into ``schema`` (emptied first).
 
     History is read whole, filed in bulk, and every customer's record is folded once
-    (not once per event that touches it, as the live projection must).
+    (not once per event that touches it, as the live projection must). Erasures scrub
+    the stored facts here as they do live (``scrubbed_events``).
     """
     from crm_customer_view.bootstrap import SERVICE
 
@@ -82,38 +85,44 @@ async def rebuild(settings: CustomerViewSettings, schema: str) -> RebuildResult:
     async for batch in _history(settings):
         history.add(batch)
     config = settings.projection_config()
+    records = []
+    for customer_id in history.customers():
+        facts = history.lineage(customer_id)
+        history.scrub(facts)
+        records.append(record_of(customer_id, facts, config))
     try:
         async with EventStore(engine).transaction() as uow:
             store = ViewStore(uow.connection)
-            for rows in _chunks(history.rows, 5_000):
+            for rows in _chunks(history.rows(), 5_000):
                 await store.save_events(rows)
-            records = [record_of(c, history.lineage(c), config) for c in history.customers()]
             for chunk in _chunks(records, 2_000):
                 await store.insert_records(chunk)
     finally:
         await engine.dispose()
-    return RebuildResult(schema, len(history.rows), time.perf_counter() - started)
+    return RebuildResult(schema, len(history.events), time.perf_counter() - started)
 
 
 class _History:
-    """Every event of the topic, its facts, and the facts filed by index key."""
+    """Every event of the topic, its facts, and the events filed by index key."""
 
     def __init__(self) -> None:
-        self.rows: list[tuple[str, bytes, frozenset[str]]] = []
-        self._seen: set[str] = set()
-        self._by_key: dict[str, list[Fact]] = defaultdict(list)
+        self.events: dict[str, tuple[Fact, ...]] = {}
+        self._keys: dict[str, frozenset[str]] = {}
+        self._by_key: dict[str, list[str]] = defaultdict(list)
 
     def add(self, messages: list[InboundMessage]) -> None:
         for message in messages:
-            if message.event_id in self._seen:
+            if message.event_id in self.events:
                 continue
-            self._seen.add(message.event_id)
-            facts = facts_from_envelope(message.envelope)
+            try:
+                facts = facts_from_envelope(message.envelope)
+            except (ContractError, InvalidEvent):
+                continue  # the live consumer dead-lettered it
             keys = frozenset().union(*(index_keys(f) for f in facts))
-            self.rows.append((message.event_id, encode_envelope(message.envelope), keys))
-            for fact in facts:
-                for key in index_keys(fact):
-                    self._by_key[key].append(fact)
+            self.events[message.event_id] = facts
+            self._keys[message.event_id] = keys
+            for key in keys:
+                self._by_key[key].append(message.event_id)
 
     def customers(self) -> list[str]:
         prefix = customer_key("")
@@ -126,10 +135,19 @@ class _History:
         facts: list[Fact] = []
         while keys - loaded:
             for key in keys - loaded:
-                facts += self._by_key.get(key, [])
+                for event_id in self._by_key.get(key, ()):
+                    facts += self.events[event_id]
             loaded |= keys
             keys = keys_to_load(customer_id, facts) | loaded
         return facts
+
+    def scrub(self, lineage: list[Fact]) -> None:
+        """Keep the events an erasure in ``lineage`` covers without the person's data."""
+        self.events.update(scrubbed_events(lineage))
+
+    def rows(self) -> list[tuple[str, tuple[Fact, ...], frozenset[str]]]:
+        """Every event as the store files it: id, facts, index keys."""
+        return [(event_id, facts, self._keys[event_id]) for event_id, facts in self.events.items()]
 
 
 def _chunks(items: list[T], size: int) -> list[list[T]]:

@@ -38,8 +38,9 @@ Erasure
     values, and the identifiers, traits and free text of the touchpoints they own (see
     ``erasure``). The record says ``erased: true`` and keeps what is not about the
     person's identity (counts, amounts, scores, consent). :func:`without_pii` gives the
-    service the facts to store back, so that no trace stays in its tables either; scrubbed
-    facts fold to the same records as the raw ones.
+    service the facts to store back (:func:`scrubbed_events`: whole events, as the service
+    stores them), so that no trace stays in its tables either; scrubbed facts fold to the
+    same records as the raw ones.
 
 What the service must give the fold
     - Every fact :func:`keys_to_load` names for the customer (load to a fixpoint), and for
@@ -73,7 +74,12 @@ from crm_customer_view.domain.config import (
     RfmThresholds,
 )
 from crm_customer_view.domain.consent import ConsentValue
-from crm_customer_view.domain.erasure import Erasure, erased_customers, without_pii
+from crm_customer_view.domain.erasure import (
+    Erasure,
+    erased_customers,
+    scrubbed_events,
+    without_pii,
+)
 from crm_customer_view.domain.events import (
     InvalidEvent,
     facts_from_envelope,
@@ -177,6 +183,7 @@ __all__ = [
     "mask_name",
     "mask_phone",
     "record_of",
+    "scrubbed_events",
     "timeline",
     "touchpoint_from_proto",
     "touchpoint_key",

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from crm_customer_view.domain.facts import (
+    ErasureFact,
     Fact,
     IdentifierFact,
     SharedFact,
@@ -53,7 +54,7 @@ from crm_customer_view.domain.values import (
     Touchpoint,
 )
 
-__all__ = ["Erasure", "erased_customers", "without_pii"]
+__all__ = ["Erasure", "erased_customers", "scrubbed_events", "without_pii"]
 
 
 def without_pii(facts: Iterable[Fact]) -> tuple[Fact, ...]:
@@ -66,8 +67,29 @@ def without_pii(facts: Iterable[Fact]) -> tuple[Fact, ...]:
     live profile, which is what the profile service erases), or its data is erased too.
     """
     facts = tuple(facts)
+    if not any(isinstance(fact, ErasureFact) for fact in facts):
+        return facts  # the common case, without a replay
     erasure = Erasure.of(replay(facts), facts)
     return facts if erasure is None else tuple(erasure.scrub(fact) for fact in facts)
+
+
+def scrubbed_events(facts: Iterable[Fact]) -> dict[str, tuple[Fact, ...]]:
+    """The events whose facts :func:`without_pii` changes, by event id, each with every
+    one of its facts (scrubbed, in part order): what the service writes back.
+
+    ``facts`` must hold, for each event it holds a fact of, all that event's facts (the
+    service loads whole events), and what :func:`without_pii` needs. Duplicates are fine.
+    """
+    kept = {fact.key: fact for fact in facts}
+    if not any(isinstance(fact, ErasureFact) for fact in kept.values()):
+        return {}
+    scrubbed = without_pii(kept.values())
+    changed = {fact.meta.event_id for fact in scrubbed if fact != kept[fact.key]}
+    events: dict[str, list[Fact]] = {event_id: [] for event_id in changed}
+    for fact in sorted(scrubbed, key=lambda f: f.part):
+        if fact.meta.event_id in events:
+            events[fact.meta.event_id].append(fact)
+    return {event_id: tuple(event_facts) for event_id, event_facts in events.items()}
 
 
 @dataclass(frozen=True)

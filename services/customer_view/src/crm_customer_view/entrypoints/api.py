@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from crm_contracts.identifiers import InvalidValue, JunkValue, normalise_identifier
 from crm_customer_view.adapters.view_store import StoredRecord, ViewStore
-from crm_customer_view.app.projection import load_lineage
+from crm_customer_view.app.projection import lineage_facts
 from crm_customer_view.domain import timeline
 from crm_servicekit import Problem, ServiceContext, get_context, problem_responses
 from crm_servicekit.apikeys import CUSTOMERS_READ, CUSTOMERS_READ_PII, ApiKey, require_scope
@@ -66,7 +66,7 @@ def customer_router(phone_region: str) -> APIRouter:
             store = ViewStore(conn)
             if await store.record(customer_id) is None:
                 raise _not_found(customer_id)
-            entries = timeline(customer_id, await load_lineage(store, customer_id),
+            entries = timeline(customer_id, await lineage_facts(store, customer_id),
                                channel=channel, type=type)
         if after is not None:
             entries = [e for e in entries if (e.position[0].isoformat(), e.position[1]) < after]
