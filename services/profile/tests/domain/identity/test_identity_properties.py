@@ -35,6 +35,8 @@ from crm_profile.domain.identity import (
     resolve,
     restrict,
 )
+from crm_profile.domain.identity.incremental import decide_by_component
+from crm_profile.domain.identity.returning import returning_attribution
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 CALL_CENTER = "phone:+18005550000"
@@ -302,3 +304,16 @@ def test_late_evidence_of_a_shared_phone_always_undoes_the_wrong_merge(
     assert all(d.reason.startswith("shared_identifier:") for d in undo)
 
 
+@PROPERTY
+@given(worlds())
+def test_whenever_the_shortcut_applies_it_decides_what_the_general_way_decides(
+    world: World,
+) -> None:
+    state, known, ids = CurrentIdentity(), list[Evidence](), itertools.count()
+    for item in world.arrivals:
+        general = decide_by_component(state, item, known, world.rules, lambda: f"c{next(ids)}")
+        shortcut = returning_attribution(state, item, known, world.rules)
+        if shortcut is not None:
+            assert shortcut == general
+        state = apply(state, general)
+        known.append(item)

@@ -9,10 +9,11 @@ from crm_profile.domain.identity.component import affected_component
 from crm_profile.domain.identity.decisions import Decision
 from crm_profile.domain.identity.reconcile import reconcile
 from crm_profile.domain.identity.resolution import resolve
+from crm_profile.domain.identity.returning import returning_attribution
 from crm_profile.domain.identity.state import CurrentIdentity
 from crm_profile.domain.identity.values import Evidence, IdentityRules
 
-__all__ = ["decide"]
+__all__ = ["decide", "decide_by_component"]
 
 
 def decide(
@@ -24,10 +25,26 @@ def decide(
 ) -> tuple[Decision, ...]:
     """What ``new`` changes, given the state and the evidence known before it.
 
-    Resolves the affected component again (with the identifiers already shared) and
-    diffs it against ``current``. Applying the result keeps the state equal to
+    A returning customer's touchpoint is attributed at once (domain.identity.returning);
+    otherwise the affected component is resolved again (with the identifiers already
+    shared) and diffed against ``current``. Applying the result keeps the state equal to
     ``resolve`` of all evidence; evidence seen before yields no decisions.
     """
+    known = tuple(known)
+    returning = returning_attribution(current, new, known, rules)
+    if returning is not None:
+        return returning
+    return decide_by_component(current, new, known, rules, new_customer_id)
+
+
+def decide_by_component(
+    current: CurrentIdentity,
+    new: Evidence,
+    known: Iterable[Evidence],
+    rules: IdentityRules,
+    new_customer_id: Callable[[], str],
+) -> tuple[Decision, ...]:
+    """:func:`decide` without the shortcut for returning customers: the general way."""
     known = tuple(known)
     shared = frozenset(current.shared)
     ids = affected_component(new, known, rules, shared)
