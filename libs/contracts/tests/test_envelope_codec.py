@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -186,3 +187,14 @@ def test_every_aware_datetime_round_trips_through_a_timestamp(moment: datetime) 
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="naive datetime"):
         to_timestamp(datetime(2025, 1, 1))
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                    timezones=st.sampled_from([UTC, timezone(timedelta(hours=-9, minutes=-30)),
+                                               timezone(timedelta(hours=13))])))
+def test_a_timestamp_is_the_protobuf_one_of_the_same_instant(moment: datetime) -> None:
+    expected = Timestamp()
+    expected.FromDatetime(moment.astimezone(UTC))
+
+    assert to_timestamp(moment) == expected
+    assert from_timestamp(to_timestamp(moment)) == moment

@@ -68,13 +68,18 @@ def pack_payload(message: Message) -> tuple[str, bytes]:
     return event_type, message.SerializeToString(deterministic=True)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def to_timestamp(moment: datetime) -> Timestamp:
     """A protobuf Timestamp of a timezone-aware datetime; naive ones are refused."""
     if moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment.isoformat()}: give it a timezone")
-    timestamp = Timestamp()
-    timestamp.FromDatetime(moment.astimezone(UTC))
-    return timestamp
+    # Integer arithmetic on the offset from the epoch: exact to the microsecond, and
+    # several times cheaper than Timestamp.FromDatetime (a hot path of every relay).
+    since = moment - _EPOCH
+    return Timestamp(seconds=since.days * 86_400 + since.seconds,
+                     nanos=since.microseconds * 1_000)
 
 
 def from_timestamp(timestamp: Timestamp) -> datetime:
