@@ -10,6 +10,7 @@ from crm_profile.app.resolution import TouchpointResolver
 from crm_profile.app.suppression import Suppression
 from crm_profile.entrypoints.api import profile_router
 from crm_profile.entrypoints.erasure import erasure_router
+from crm_profile.entrypoints.split import split_router
 from crm_profile.settings import ProfileSettings
 from crm_servicekit import ServiceSettings, create_app
 from crm_servicekit.consumer_worker import consumer_worker
@@ -28,7 +29,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     resolver = TouchpointResolver(settings.identity_rules(), Suppression(token_key))
     return create_app(
         settings,
-        routers=[profile_router(), erasure_router(Eraser(token_key))],
+        routers=[profile_router(), erasure_router(Eraser(token_key)), split_router(settings)],
         workers=[
             consumer_worker([settings.touchpoints_topic], settings.identity_consumer_group,
                             batch_handler=resolver),

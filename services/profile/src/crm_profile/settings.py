@@ -20,6 +20,9 @@ class ProfileSettings(ServiceSettings):
     identity_blocked_values: str = Field(
         default="", description="comma-separated type:value identifiers that never link, "
                                 "e.g. phone:+18005550100 (the call center's own number)")
+    split_phone_region: str = Field(
+        default="US", description="ISO 3166 region of phone numbers written without +country "
+                                  "in split requests (as DEFAULT_PHONE_REGION at ingestion)")
 
     erasure_token_key: SecretStr = Field(
         default=SecretStr("dev-only-erasure-token-key"),

@@ -1,16 +1,22 @@
-"""Why a profile holds what it holds: its identity events (and those merged into it)."""
+"""Why a profile holds what it holds: its identity events (and those merged into it), the
+splits that made it, and the never-merge facts about its identifiers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_contracts import message_class
-from crm_eventstore import RecordedEvent
+from crm_eventstore import EventStore, RecordedEvent
+from crm_profile.adapters.never_merge_store import NeverMergeStore, RecordedSplit
 from crm_profile.adapters.profiles import StoredProfile
+from crm_profile.app.profile_events import stream_of
 
-__all__ = ["explanation"]
+__all__ = ["Splits", "explanation", "splits_of"]
 
 _KINDS = {
     "crm.profiles.v1.ProfileCreated": "created",
@@ -20,17 +26,61 @@ _KINDS = {
     "crm.profiles.v1.ProfileUnmerged": "unmerged",
     "crm.profiles.v1.MergeBlocked": "merge_blocked",
     "crm.profiles.v1.IdentifierMarkedShared": "identifier_shared",
+    "crm.profiles.v1.ProfileSplit": "split",
 }
 
 
-def explanation(profile: StoredProfile) -> dict[str, Any]:
-    """Every identity event of the profile, oldest first, with what, when and why."""
+@dataclass(frozen=True)
+class Splits:
+    """The splits behind a profile: the ``ProfileSplit`` events that created one of its ids
+    (they are on the stream of the profile that was split), and the never-merge facts
+    about its identifiers."""
+
+    events: tuple[RecordedEvent, ...] = ()
+    facts: tuple[RecordedSplit, ...] = ()
+
+
+async def splits_of(engine: AsyncEngine, profile: StoredProfile) -> Splits:
+    """The splits behind ``profile`` (see :class:`Splits`)."""
+    async with engine.connect() as connection:
+        facts = NeverMergeStore(connection)
+        made = await facts.of_customers((profile.customer_id, *profile.merged_ids))
+        touching = await facts.touching(profile.identifiers)
+    own = {str(event.event_id) for event in profile.events}
+    wanted = {split.split_id: split for split in made if split.split_id not in own}
+    events: list[RecordedEvent] = []
+    for customer_id in sorted({split.customer_id for split in wanted.values()}):
+        events += [event for event in await EventStore(engine).read_stream(stream_of(customer_id))
+                   if str(event.event_id) in wanted]
+    known = {split.split_id: split for split in (*touching, *made)}
+    return Splits(tuple(events), tuple(known.values()))
+
+
+def explanation(profile: StoredProfile, splits: Splits | None = None) -> dict[str, Any]:
+    """Every identity event of the profile, oldest first, with what, when and why; and the
+    never-merge facts that keep its identifiers apart from others."""
+    splits = splits or Splits()
+    events = sorted((*profile.events, *splits.events), key=lambda e: e.global_position)
     return {
         "customer_id": profile.customer_id,
         "requested_id": profile.asked_for,
         "merged_into": profile.customer_id if profile.asked_for != profile.customer_id else None,
-        "history": [_entry(e) for e in profile.events if e.event_type in _KINDS],
+        "history": [_entry(e) for e in events if e.event_type in _KINDS],
+        "never_merge": [_fact(split) for split in splits.facts],
     }
+
+
+def _fact(split: RecordedSplit) -> dict[str, Any]:
+    return {"split_event_id": split.split_id, "customer_id": split.customer_id,
+            "new_customer_id": split.new_customer_id, "moved": _typed(split.fact.left),
+            "kept": _typed(split.fact.right), "reason": split.fact.reason,
+            "requested_by": split.requested_by,
+            "split_at": split.split_at.isoformat() if split.split_at else None}
+
+
+def _typed(identifiers: Iterable[str]) -> list[dict[str, str]]:
+    return [{"type": i.partition(":")[0], "value": i.partition(":")[2]}
+            for i in sorted(identifiers)]
 
 
 def _entry(event: RecordedEvent) -> dict[str, Any]:

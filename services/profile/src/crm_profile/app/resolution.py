@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_eventstore import EventMetadata, StreamAppend, UnitOfWork
 from crm_messaging import DeadLetter, InboundMessage
 from crm_profile.adapters.erasure_store import ErasureStore
 from crm_profile.adapters.identity_store import IdentityStore
+from crm_profile.adapters.never_merge_store import NeverMergeStore
 from crm_profile.app.identifiers import evidence_of
 from crm_profile.app.profile_events import Cause, observations, profile_events
 from crm_profile.app.suppression import Suppression
@@ -63,8 +64,12 @@ class TouchpointResolver:
         if not incoming:
             return
         index = await self._load_around(store, incoming)
-        before = await store.state_for([*index.evidence(), *(i.evidence for i in incoming)])
-        state, decided = self._decide_in_order(before, index, incoming)
+        evidence = [*index.evidence(), *(i.evidence for i in incoming)]
+        before = await store.state_for(evidence)
+        # Never-merge facts (from splits) are state: this chunk obeys those about its evidence.
+        chunk = replace(self, rules=await NeverMergeStore(uow.connection).rules_for(
+            self.rules, evidence))
+        state, decided = chunk._decide_in_order(before, index, incoming)
         await store.save_evidence({i.evidence: i.message.envelope.payload for i in incoming})
         await store.save(before, state)
         await uow.append_streams(await self._events(store, state, decided))

@@ -16,7 +16,7 @@ from crm_contracts.consent import ConsentChannel, ConsentPurpose
 from crm_eventstore import EventMetadata, EventStore
 from crm_messaging.tracing import current_trace
 from crm_profile.adapters.erasure_store import ErasureStore
-from crm_profile.adapters.explanations import explanation
+from crm_profile.adapters.explanations import explanation, splits_of
 from crm_profile.adapters.profiles import StoredProfile, load_profile
 from crm_profile.app.profile_events import published
 from crm_profile.app.profile_view import profile_json
@@ -79,8 +79,10 @@ def profile_router() -> APIRouter:
 
     @router.get("/{customer_id}/identity", responses=problem_responses(401, 403, 404, 410))
     async def identity(customer_id: str, key: Reader, ctx: Context) -> dict[str, Any]:
-        """Every identifier with when, how and why it was linked; every merge and refusal."""
-        return explanation(await _profile(ctx, customer_id))
+        """Every identifier with when, how and why it was linked; every merge, refusal and
+        split, and the never-merge facts about its identifiers."""
+        profile = await _profile(ctx, customer_id)
+        return explanation(profile, await splits_of(ctx.engine, profile))
 
     @router.patch("/{customer_id}/traits", responses=problem_responses(401, 403, 404, 422))
     async def edit_traits(customer_id: str, edit: TraitEdit, key: Writer,
