@@ -33,6 +33,7 @@ from crm_messaging.metrics import (
     RELAY_PUBLISHED,
     RELAY_REPUBLISHED,
 )
+from crm_messaging.publishing import publish_all
 
 __all__ = ["OutboxRelay", "topic_is_empty"]
 
@@ -118,14 +119,8 @@ class OutboxRelay:
         return len(pending)
 
     async def _send_all(self, pending: Sequence[PendingEvent]) -> None:
-        # aiokafka keeps one batch in flight per partition, so records of one key
-        # are written in the order we send them.
-        deliveries = []
-        for entry in pending:
-            record = outbound_record(entry.event, self.producer_name)
-            deliveries.append(await self.producer.send(
-                record.topic, record.value, key=record.key, headers=record.headers))
-        await asyncio.gather(*deliveries)
+        await publish_all(self.producer,
+                          (outbound_record(p.event, self.producer_name) for p in pending))
 
     async def republish_lost_topics(self, outbox: Outbox) -> list[str]:
         """Requeue the history of every topic the broker has lost; return their names."""
