@@ -19,7 +19,8 @@ MIGRATIONS = MigrationSet("customer_view", "crm_customer_view")
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    """The customer view: the projection of crm.profiles.v1 and its query API."""
+    """The customer view: the projection of crm.profiles.v1, its query API, and the
+    outbox relay that publishes its changelog (crm.customer-view.v1)."""
     assert isinstance(settings, CustomerViewSettings)
     projection = CustomerViewProjection(settings.projection_config())
     return create_app(

@@ -26,11 +26,13 @@ from crm_customer_view.domain import (
     ErasureFact,
     EventMeta,
     Fact,
+    Identifier,
     Redirect,
     connected_customers,
     customer_key,
     customers_affected,
     digest,
+    erased_values,
     facts_from_event,
     index_keys,
     keys_to_load,
@@ -626,6 +628,31 @@ def test_the_events_to_store_back_are_whole_events_as_without_pii_leaves_them(
             assert rewritten[event.event_id] == expected
     if not world.erased:
         assert rewritten == {}
+
+
+@PROPERTY_SETTINGS
+@given(world=worlds(reattribute=False), data=st.data())
+def test_what_an_erasure_takes_covers_every_value_of_the_person_a_record_ever_showed(
+    world: World, data: st.DataObject
+) -> None:
+    facts = world.facts()
+    taken = erased_values(facts, without_pii(facts))
+    received: list[Fact] = []
+    for event in kafka_arrival(data.draw, world.events):
+        if isinstance(event.message, profiles.ProfileErased):
+            break  # what was published before the erasure is what must be redacted
+        received += event.facts()
+        for customer in world.customers():
+            record = record_of(customer, received)
+            if not isinstance(record, CustomerRecord):
+                continue
+            for person in world.erased:
+                for shown in record.identifiers:
+                    if pii_found(person, shown.value):
+                        assert Identifier(shown.type, shown.value) in taken.identifiers
+                for trait in record.traits:
+                    if pii_found(person, trait.value):
+                        assert trait.event_id in taken.trait_events
 
 
 def test_a_touchpoint_published_after_the_erasure_is_erased_too() -> None:

@@ -8,6 +8,7 @@ from crm_customer_view.bootstrap import SERVICE, build_app
 from crm_customer_view.settings import CustomerViewSettings
 from crm_devstack.testing import create_topic, service_client
 from crm_eventstore import create_engine
+from crm_messaging.topics import CUSTOMER_VIEW, create_topics
 from crm_servicekit.apikeys import ApiKeyStore
 
 
@@ -17,6 +18,7 @@ async def settings(
 ) -> CustomerViewSettings:
     topic = f"test.profiles.{uuid.uuid4().hex[:8]}"
     await create_topic(kafka_bootstrap, topic)
+    await create_topics(kafka_bootstrap, (CUSTOMER_VIEW,))  # the changelog the view writes
     settings = CustomerViewSettings(
         database_url=postgres_url,
         db_schema=schema_name,

@@ -1,6 +1,7 @@
 """Erasure in the service: after ProfileErased no table of the view holds the person's
-email, phone, names or free text, late events are scrubbed too, the record keeps what is
-not about the person, and a rebuild gives the same records and the same absence."""
+email, phone, names, other traits or free text (nor, in the changelog it published, their
+masks), late events are scrubbed too, the record keeps what is not about the person, and
+a rebuild gives the same records and the same absence."""
 
 import itertools
 import uuid
@@ -23,7 +24,14 @@ from view_world import (
 
 from crm.common.v1.envelope_pb2 import Envelope
 from crm_customer_view.app.rebuild import compare, rebuild, replace_live
-from crm_customer_view.domain import CustomerRecord, digest, facts_from_envelope, record_of
+from crm_customer_view.domain import (
+    CustomerRecord,
+    digest,
+    facts_from_envelope,
+    mask_email,
+    mask_phone,
+    record_of,
+)
 from crm_customer_view.settings import CustomerViewSettings
 from crm_devstack.testing import eventually
 from crm_eventstore import create_engine
@@ -41,24 +49,28 @@ class Person:
     def __init__(self, n: int) -> None:
         tag = uuid.uuid4().hex[:8]
         self.id = f"cust-{tag}"
-        self.email = f"zq{tag}@pii.example.com"
+        self.email = f"zq{tag}@pii{tag}.example.com"  # its mask is its own too
         self.phone = f"+1415556{next(_PHONES):04d}"
         self.first_name = f"Zqfirst{tag}"
         self.last_name = f"Zqlast{tag}"
+        self.city = f"Zqcity{tag}"
         self.comment = f"zqcomment {tag}: my neighbour is loud"
         self.n = n
 
     @property
     def pii(self) -> list[str]:
-        return [self.email, self.phone, self.first_name, self.last_name, self.comment]
+        """What must go: values, and the masks the changelog published."""
+        return [self.email, self.phone, self.first_name, self.last_name, self.city,
+                self.comment, mask_email(self.email), mask_phone(self.phone)]
 
     def history(self) -> list[Any]:
         """A visit (email, phone, first name), a survey with a comment, an order of
-        42.50 EUR, and a back-office last name."""
+        42.50 EUR, and a back-office last name and city."""
         return [
             *attributed(self.id, visit(self.email, self.phone, self.n, self.first_name)),
             *attributed(self.id, survey(self.email, self.n + 1, self.comment)),
             *attributed(self.id, order(self.email, self.n + 2, "42.50")),
+            trait(self.id, "city", self.city),
             trait(self.id, "last_name", self.last_name),
         ]
 

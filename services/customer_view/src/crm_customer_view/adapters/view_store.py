@@ -17,9 +17,11 @@ from crm_customer_view.adapters.fact_codec import decode_facts, encode_facts
 from crm_customer_view.domain import (
     CustomerRecord,
     Fact,
+    JsonObject,
     Redirect,
     digest,
     facts_from_envelope,
+    stored_form,
 )
 
 __all__ = ["StoredEvent", "StoredRecord", "ViewStore"]
@@ -78,6 +80,14 @@ _SAVE_IDENTIFIERS = text("""
 INSERT INTO customer_identifiers (type, value, customer_id)
 SELECT t, v, :id FROM unnest(CAST(:types AS text[]), CAST(:values AS text[])) AS i(t, v)
 ON CONFLICT DO NOTHING
+""")
+# What is stored of each id, locked until the transaction ends: a concurrent
+# recomputation of the same lineage waits, then compares with what this one stored.
+_STORED_FORMS = text("""
+SELECT customer_id, coalesce(record, jsonb_build_object('customer_id', customer_id,
+                                                       'merged_into', survivor_id))::text
+FROM customer_records WHERE customer_id = ANY(CAST(:ids AS text[]))
+ORDER BY customer_id FOR UPDATE
 """)
 _RECORD = text("""SELECT customer_id, survivor_id, record, masked, updated_at
                   FROM customer_records WHERE customer_id = :id""")
@@ -161,7 +171,15 @@ class ViewStore:
         """Every fact of the events filed under ``keys``."""
         return [fact for event in await self.events_under(keys) for fact in event.facts]
 
+    async def stored_forms(self, customer_ids: Iterable[str]) -> dict[str, JsonObject]:
+        """What is stored of each id (``stored_form``: the unmasked record, or the
+        redirect), locking those rows until the transaction ends."""
+        rows = await self.connection.execute(_STORED_FORMS, {"ids": sorted(customer_ids)})
+        return {str(customer_id): json.loads(form) for customer_id, form in rows}
+
     async def save_record(self, result: CustomerRecord | Redirect) -> None:
+        """Store the record (full and masked, with its digest and identifiers), or where
+        a merged-away id now lives."""
         if isinstance(result, Redirect):
             await self.connection.execute(
                 _SAVE_RECORD,
@@ -182,7 +200,7 @@ class ViewStore:
             {
                 "id": result.customer_id,
                 "survivor": None,
-                "record": json.dumps(result.to_json(mask_pii=False)),
+                "record": json.dumps(stored_form(result)),
                 "masked": json.dumps(result.to_json(mask_pii=True)),
                 "digest": digest(result),
                 "version": result.freshness.version,
@@ -254,6 +272,6 @@ def _stored_event(event_id: str, facts: str | None, envelope: bytes | None) -> S
 def _row(result: CustomerRecord | Redirect) -> tuple[Any, ...]:
     if isinstance(result, Redirect):
         return (result.customer_id, result.survivor_id, None, None, None, 0, None)
-    return (result.customer_id, None, json.dumps(result.to_json(mask_pii=False)),
+    return (result.customer_id, None, json.dumps(stored_form(result)),
             json.dumps(result.to_json(mask_pii=True)), digest(result),
             result.freshness.version, result.freshness.last_event_at)

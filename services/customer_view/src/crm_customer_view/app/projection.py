@@ -5,33 +5,47 @@ then for every customer the chunk may affect, load what its record depends on (u
 ``keys_to_load`` asks for nothing new), write back the events an erasure in that lineage
 scrubs (``scrubbed_events``), and store ``record_of`` it. A fact of an erased person that
 arrives late is stored, then scrubbed, in the same transaction: never committed raw.
+
+A record that really changed is stored and its change appended to the view's event store
+(``changelog``), in that same transaction: the outbox relay publishes it on
+crm.customer-view.v1 after the commit. A record that did not change is not written.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from crm_customer_view.adapters.view_store import StoredEvent, ViewStore
+from crm_customer_view.app.changelog import changelog_appends, redact_history
 from crm_customer_view.domain import (
     Fact,
     InvalidEvent,
     ProjectionConfig,
+    RecordChange,
     TouchpointFact,
     UnattributionFact,
     connected_customers,
     customer_key,
     customers_affected,
+    erased_values,
     facts_from_envelope,
     index_keys,
     keys_to_load,
+    record_change,
     record_of,
     scrubbed_events,
     touchpoint_key,
 )
-from crm_eventstore import UnitOfWork
+from crm_eventstore import EventMetadata, UnitOfWork
 from crm_messaging import DeadLetter, InboundMessage
 
 __all__ = ["CustomerViewProjection", "lineage_facts", "load_lineage"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -39,32 +53,53 @@ class CustomerViewProjection:
     """The consumer (batch) handler of crm.profiles.v1."""
 
     config: ProjectionConfig
+    clock: Callable[[], datetime] = field(default=_utc_now)
 
     async def __call__(self, messages: list[InboundMessage], uow: UnitOfWork) -> None:
         store = ViewStore(uow.connection)
         new_facts: list[Fact] = []
         rows = []
+        causes: dict[str, InboundMessage] = {}
         for message in messages:
             facts = _facts(message)
             new_facts += facts
             keys = set().union(*(index_keys(f) for f in facts)) if facts else set()
             rows.append((message.event_id, facts, keys))
+            causes |= dict.fromkeys(customers_affected(facts), message)
         affected = customers_affected(new_facts) | await _previous_holders(store, new_facts)
         await store.save_events(rows)
-        await self.recompute(store, affected)
+        changes = await self.recompute(uow, affected)
+        await uow.append_streams(changelog_appends(
+            changes, self.clock(), lambda c: _metadata(causes.get(c, messages[-1]))))
 
-    async def recompute(self, store: ViewStore, customers: set[str]) -> None:
-        """Store the record of every customer in (the lineages of) ``customers``."""
+    async def recompute(self, uow: UnitOfWork, customers: set[str]) -> list[RecordChange]:
+        """Store the record of every customer in (the lineages of) ``customers`` that
+        changed; the changes."""
+        store = ViewStore(uow.connection)
         done: set[str] = set()
+        changes: list[RecordChange] = []
         for customer_id in sorted(customers):
             if customer_id in done:
                 continue
             events = await load_lineage(store, customer_id)
             facts = [fact for event in events for fact in event.facts]
-            await store.rewrite_events(_to_rewrite(events, facts))
-            for member in sorted(connected_customers(customer_id, facts)):
-                await store.save_record(record_of(member, facts, self.config))
-                done.add(member)
+            members = sorted(connected_customers(customer_id, facts))
+            await _erase(uow, store, events, facts, members)
+            changes += await self._store_records(store, members, facts)
+            done.update(members)
+        return changes
+
+    async def _store_records(
+        self, store: ViewStore, members: list[str], facts: list[Fact]
+    ) -> list[RecordChange]:
+        stored = await store.stored_forms(members)
+        changes = []
+        for member in members:
+            change = record_change(stored.get(member), record_of(member, facts, self.config))
+            if change is not None:
+                await store.save_record(change.after)
+                changes.append(change)
+        return changes
 
 
 async def load_lineage(store: ViewStore, customer_id: str) -> list[StoredEvent]:
@@ -87,10 +122,16 @@ async def lineage_facts(store: ViewStore, customer_id: str) -> list[Fact]:
     return [fact for event in await load_lineage(store, customer_id) for fact in event.facts]
 
 
-def _to_rewrite(events: list[StoredEvent], facts: list[Fact]) -> dict[str, tuple[Fact, ...]]:
-    """What to store back: events an erasure scrubs, and rows still in the old form."""
+async def _erase(uow: UnitOfWork, store: ViewStore, events: list[StoredEvent],
+                 facts: list[Fact], members: list[str]) -> None:
+    """Store back the events an erasure in the lineage scrubs (and rows still in their
+    pre-0002 form), and redact the lineage's published changes of what it took out."""
+    scrubbed = scrubbed_events(facts)
     legacy = {event.event_id: event.facts for event in events if event.legacy}
-    return legacy | scrubbed_events(facts)
+    await store.rewrite_events(legacy | scrubbed)
+    if scrubbed:
+        taken = erased_values(facts, (f for event in scrubbed.values() for f in event))
+        await redact_history(uow, members, taken)
 
 
 async def _previous_holders(store: ViewStore, facts: list[Fact]) -> set[str]:
@@ -102,6 +143,13 @@ async def _previous_holders(store: ViewStore, facts: list[Fact]) -> set[str]:
     if not touchpoints:
         return set()
     return {c for f in await store.facts_under(touchpoints) for c in f.customers}
+
+
+def _metadata(cause: InboundMessage) -> EventMetadata:
+    """A change is caused by the (last) message of the chunk that named the customer."""
+    trace = cause.trace
+    return EventMetadata(correlation_id=trace.correlation_id, causation_id=cause.event_id,
+                         traceparent=trace.traceparent, tracestate=trace.tracestate)
 
 
 def _facts(message: InboundMessage) -> tuple[Fact, ...]:

@@ -52,6 +52,10 @@ What the service must give the fold
       the live profile it erases too, so an erasure never arrives before an unmerge that
       split its lineage earlier, and stored facts are never scrubbed for the wrong person.
 
+Changes
+    :func:`record_change` tells whether a newly folded record differs from the stored one
+    (:func:`stored_form`) and which top-level fields did: what the changelog publishes.
+
 Decisions where the issue is silent
     - Consent comes from ``ConsentChanged`` and from attributed ``consent`` touchpoints
       alike (a decision counted twice is still one decision).
@@ -67,6 +71,7 @@ Decisions where the issue is silent
       covers names, emails and phones (ARCHITECTURE.md).
 """
 
+from crm_customer_view.domain.changelog import RecordChange, record_change, stored_form
 from crm_customer_view.domain.config import (
     DEFAULT_CONTACT_TYPES,
     ClvInputs,
@@ -75,8 +80,10 @@ from crm_customer_view.domain.config import (
 )
 from crm_customer_view.domain.consent import ConsentValue
 from crm_customer_view.domain.erasure import (
+    ErasedValues,
     Erasure,
     erased_customers,
+    erased_values,
     scrubbed_events,
     without_pii,
 )
@@ -140,6 +147,7 @@ __all__ = [
     "ConsentValue",
     "CreationFact",
     "CustomerRecord",
+    "ErasedValues",
     "Erasure",
     "ErasureFact",
     "EventMeta",
@@ -155,6 +163,7 @@ __all__ = [
     "OpenComplaint",
     "OrderMetrics",
     "ProjectionConfig",
+    "RecordChange",
     "Redirect",
     "RfmScores",
     "RfmThresholds",
@@ -175,6 +184,7 @@ __all__ = [
     "customers_affected",
     "digest",
     "erased_customers",
+    "erased_values",
     "facts_from_envelope",
     "facts_from_event",
     "index_keys",
@@ -182,8 +192,10 @@ __all__ = [
     "mask_email",
     "mask_name",
     "mask_phone",
+    "record_change",
     "record_of",
     "scrubbed_events",
+    "stored_form",
     "timeline",
     "touchpoint_from_proto",
     "touchpoint_key",

@@ -54,7 +54,14 @@ from crm_customer_view.domain.values import (
     Touchpoint,
 )
 
-__all__ = ["Erasure", "erased_customers", "scrubbed_events", "without_pii"]
+__all__ = [
+    "ErasedValues",
+    "Erasure",
+    "erased_customers",
+    "erased_values",
+    "scrubbed_events",
+    "without_pii",
+]
 
 
 def without_pii(facts: Iterable[Fact]) -> tuple[Fact, ...]:
@@ -90,6 +97,50 @@ def scrubbed_events(facts: Iterable[Fact]) -> dict[str, tuple[Fact, ...]]:
         if fact.meta.event_id in events:
             events[fact.meta.event_id].append(fact)
     return {event_id: tuple(event_facts) for event_id, event_facts in events.items()}
+
+
+@dataclass(frozen=True)
+class ErasedValues:
+    """What scrubbing took out of the facts, as records show it: the identifiers, and the
+    events whose trait values went (a record's trait names the event that carried it).
+    Records published before the erasure may still show them."""
+
+    identifiers: frozenset[Identifier] = frozenset()
+    trait_events: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.identifiers or self.trait_events)
+
+
+def erased_values(before: Iterable[Fact], after: Iterable[Fact]) -> ErasedValues:
+    """What ``after`` (scrubbed facts, by key) no longer holds of ``before``."""
+    scrubbed = {fact.key: fact for fact in after}
+    identifiers: set[Identifier] = set()
+    trait_events: set[str] = set()
+    for fact in before:
+        now = scrubbed.get(fact.key, fact)
+        if now == fact:
+            continue
+        identifiers |= set(_identifiers_of(fact)) - set(_identifiers_of(now))
+        trait_events |= _trait_events_of(fact) - _trait_events_of(now)
+    return ErasedValues(frozenset(i for i in identifiers if i.value), frozenset(trait_events))
+
+
+def _identifiers_of(fact: Fact) -> tuple[Identifier, ...]:
+    match fact:
+        case IdentifierFact() | UnlinkFact() | SharedFact():
+            return (fact.identifier,)
+        case TouchpointFact():
+            return fact.touchpoint.identifiers
+    return ()
+
+
+def _trait_events_of(fact: Fact) -> set[str]:
+    if isinstance(fact, TraitFact) and fact.value:
+        return {fact.meta.event_id}
+    if isinstance(fact, TouchpointFact) and fact.touchpoint.traits:
+        return {fact.touchpoint.event_id}
+    return set()
 
 
 @dataclass(frozen=True)
