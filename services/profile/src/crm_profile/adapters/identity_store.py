@@ -6,7 +6,7 @@ instances (one consumer group, several processes) never decide on stale state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,15 @@ _BLOCKED = text("""SELECT touchpoint_id, customer_ids, reason FROM identity_bloc
                    WHERE touchpoint_id = ANY(CAST(:ids AS text[]))""")
 _PAYLOADS = text("""SELECT touchpoint_id, touchpoint FROM identity_evidence
                     WHERE touchpoint_id = ANY(CAST(:ids AS text[]))""")
+# For each set of identifiers, one stored touchpoint carrying all of them (if any).
+# A join, not a LATERAL ... LIMIT 1: under a LIMIT the planner prefers a sequential
+# scan that stops at the first match, which reads the whole table when there is none.
+_COVERING = text("""
+SELECT DISTINCT ON (n.ord) n.ord, e.touchpoint_id, e.occurred_at, e.identifiers, e.assurance
+FROM unnest(CAST(:sets AS text[])) WITH ORDINALITY AS n(ids, ord)
+JOIN identity_evidence e ON e.identifiers @> string_to_array(n.ids, chr(31))
+ORDER BY n.ord, e.touchpoint_id
+""")
 _SAVE_EVIDENCE = text("""
 INSERT INTO identity_evidence (touchpoint_id, occurred_at, identifiers, assurance, touchpoint)
 SELECT id, at, string_to_array(ids, chr(31)), assurance, payload
@@ -147,6 +156,15 @@ class IdentityStore:
         rows = await self.connection.execute(_EVIDENCE, {"ids": ids, "seen": list(known)})
         return [Evidence(r.touchpoint_id, r.occurred_at, frozenset(r.identifiers), r.assurance)
                 for r in rows], shared
+
+    async def covering(self, evidence: Sequence[Evidence]) -> dict[str, Evidence]:
+        """For each of ``evidence`` (by touchpoint id), a stored touchpoint that carried
+        all of its identifiers, where there is one."""
+        rows = await self.connection.execute(_COVERING, {
+            "sets": [_SEP.join(sorted(item.identifiers)) for item in evidence]})
+        return {evidence[row.ord - 1].touchpoint_id: Evidence(
+            row.touchpoint_id, row.occurred_at, frozenset(row.identifiers), row.assurance)
+            for row in rows}
 
     async def state_for(self, component: Iterable[Evidence]) -> CurrentIdentity:
         """The part of the identity state that ``component`` touches."""
