@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from crm_profile.domain.identity.decisions import Decision, TouchpointAttributed
-from crm_profile.domain.identity.state import CurrentIdentity
+from crm_profile.domain.identity.state import CurrentIdentity, root_of
 from crm_profile.domain.identity.values import Evidence, IdentityRules
 
 __all__ = ["returning_attribution"]
@@ -36,28 +36,31 @@ def returning_attribution(
 ) -> tuple[Decision, ...] | None:
     """``new``'s decisions if it is a returning customer's touchpoint, else None.
 
-    ``covering`` is known evidence (at least every touchpoint whose identifiers include
-    all of ``new``'s, if there is one); ``current`` must hold the profiles owning
-    ``new``'s identifiers and ``new``'s attribution if it was seen before.
+    ``covering`` is known evidence (at least one touchpoint whose identifiers include all
+    of ``new``'s, if there is one); ``current`` must hold the attribution of those, the
+    profiles they went to, and ``new``'s attribution if it was seen before.
     """
     identifiers = new.identifiers
     if not identifiers or new.touchpoint_id in current.attribution:
         return None
     if identifiers & rules.blocked or any(i in current.shared for i in identifiers):
         return None
-    owner = _single_owner(current, identifiers)
-    if owner is None:
-        return None
-    if not any(item.identifiers >= identifiers and item.touchpoint_id != new.touchpoint_id
-               for item in covering):
-        return None
-    return (TouchpointAttributed(owner, new.touchpoint_id),)
+    for item in covering:
+        if item.touchpoint_id == new.touchpoint_id or not item.identifiers >= identifiers:
+            continue
+        owner = _owner_holding(current, item.touchpoint_id, identifiers)
+        if owner is not None:
+            return (TouchpointAttributed(owner, new.touchpoint_id),)
+    return None
 
 
-def _single_owner(current: CurrentIdentity, identifiers: frozenset[str]) -> str | None:
-    owners = {customer_id for customer_id, profile in current.profiles.items()
-              if profile.identifiers & identifiers}
-    if len(owners) != 1:
+def _owner_holding(current: CurrentIdentity, touchpoint_id: str,
+                   identifiers: frozenset[str]) -> str | None:
+    """The profile the covering touchpoint went to, if it holds all of ``identifiers``
+    (then it is their one owner: a non-shared identifier lives in one profile)."""
+    attributed = current.attribution.get(touchpoint_id)
+    if attributed is None:
         return None
-    (owner,) = owners
-    return owner if identifiers <= current.profiles[owner].identifiers else None
+    owner = root_of(current, attributed)
+    profile = current.profiles.get(owner)
+    return owner if profile is not None and identifiers <= profile.identifiers else None
