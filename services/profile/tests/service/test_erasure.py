@@ -150,3 +150,20 @@ async def _profile_events(settings: ProfileSettings, kind: type[T],
 
     await eventually(some)
     return found
+
+
+async def test_erasing_a_split_profile_scrubs_its_side_of_the_never_merge_fact(
+    client: httpx.AsyncClient, producer: AIOKafkaProducer, settings: ProfileSettings,
+    engine: AsyncEngine,
+) -> None:
+    customer, _ = await _person(producer, settings, engine)
+    keys = await _key(engine, "profiles:erase", "profiles:write")
+    split = await client.post(f"/v1/profiles/{customer}/split", headers=keys, json={
+        "identifiers": [{"type": "phone", "value": PHONE}], "reason": "a colleague's phone"})
+    assert split.status_code == 201, split.text
+
+    erased = await client.post(f"/v1/profiles/{customer}/erase", headers=keys)
+
+    assert erased.status_code == 202, erased.text
+    assert await tables_quoting(engine, settings.db_schema, [EMAIL, WEB, *NAMES]) == {}
+    assert "identity_never_merge" in await tables_quoting(engine, settings.db_schema, [PHONE])

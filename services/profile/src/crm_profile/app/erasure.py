@@ -2,8 +2,9 @@
 
 1. The person: the live profile, every profile merged into it, their identifiers (own,
    not shared: a household phone stays with the others) and their touchpoints.
-2. The identity state: erased identifiers become tokens (domain.erasure), the person's
-   stored touchpoints lose their personal data, reasons stop quoting the values.
+2. The identity state: erased identifiers become tokens (domain.erasure), in the
+   never-merge facts of splits too; the person's stored touchpoints lose their personal
+   data, reasons stop quoting the values.
 3. History: every event of the person's streams, and any other event that quotes an
    erased value, is redacted in place (the one rewrite the event store allows).
 4. The suppression list gets the tokens; a receipt (no personal data) is recorded.
@@ -22,6 +23,7 @@ from crm_contracts import to_timestamp
 from crm_eventstore import EventMetadata, StreamAppend, UnitOfWork
 from crm_profile.adapters.erasure_store import ErasureStore, Receipt
 from crm_profile.adapters.identity_store import IdentityStore
+from crm_profile.adapters.never_merge_store import NeverMergeStore
 from crm_profile.adapters.profiles import Lineage, lineage
 from crm_profile.app.profile_events import published, stream_of
 from crm_profile.app.redaction import redacted_event, redacted_touchpoint
@@ -57,6 +59,7 @@ class Eraser:
         erased = await self._erased(store, person)
         rows = await store.scrub_identity(
             erased, lambda tp, payload: redacted_touchpoint(tp, payload, erased))
+        rows += await NeverMergeStore(uow.connection).scrub(erased)
         redacted = await _redact_history(uow, erased)
         receipt = Receipt(str(uuid.uuid4()), person.customer_id, person.ids(), requested_by,
                           None, len(erased.tokens), len(erased.touchpoints), redacted, rows)
