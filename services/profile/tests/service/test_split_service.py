@@ -316,3 +316,22 @@ async def _merge(engine: AsyncEngine) -> tuple[str, str]:
         row = (await conn.execute(text("SELECT customer_id, merged_into FROM identity_profiles"
                                        " WHERE merged_into IS NOT NULL"))).one()
     return str(row.customer_id), str(row.merged_into)
+
+
+async def test_after_a_split_each_profile_shows_only_what_its_own_touchpoints_said(
+    client: httpx.AsyncClient, producer: AIOKafkaProducer, settings: ProfileSettings,
+    engine: AsyncEngine,
+) -> None:
+    customer, _ = await _wrongly_merged(producer, settings, engine)
+    _, writer = await _writer(engine)
+    before = (await client.get(f"/v1/profiles/{customer}", headers=writer)).json()
+
+    split = await client.post(f"/v1/profiles/{customer}/split", headers=writer, json=SPLIT_GRACE)
+
+    assert split.status_code == 201, split.text
+    assert before["traits"]["first_name"]["value"] == "Grace", "the later touchpoint won"
+    ada = (await client.get(f"/v1/profiles/{customer}", headers=writer)).json()
+    grace = (await client.get(f"/v1/profiles/{split.json()['new_customer_id']}",
+                              headers=writer)).json()
+    assert ada["traits"]["first_name"]["value"] == "Ada"
+    assert grace["traits"]["first_name"]["value"] == "Grace"

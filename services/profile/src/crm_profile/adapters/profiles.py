@@ -14,6 +14,10 @@ __all__ = ["Lineage", "StoredProfile", "lineage", "load_profile"]
 
 _PROFILE = text("""SELECT customer_id, merged_into, identifiers FROM identity_profiles
                    WHERE customer_id = :id""")
+_MOVED_AWAY = text("""
+SELECT touchpoint_id FROM identity_attribution
+WHERE touchpoint_id = ANY(CAST(:ids AS text[])) AND NOT customer_id = ANY(CAST(:lineage AS text[]))
+""")
 _FOLDED = text("""
 WITH RECURSIVE away AS (
     SELECT customer_id FROM identity_profiles WHERE merged_into = :root
@@ -31,6 +35,9 @@ class StoredProfile:
     identifiers: tuple[str, ...]
     merged_ids: tuple[str, ...]
     events: tuple[RecordedEvent, ...]  # of the profile and every profile merged into it
+    # Touchpoints that caused some of those events but belong to someone else now (a
+    # split or a re-resolution moved them): what they said is no longer about this one.
+    moved_away: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -72,5 +79,8 @@ async def load_profile(connection: AsyncConnection, store: EventStore,
     for cid in found.ids():
         events += await store.read_stream(stream_of(cid))
     events.sort(key=lambda e: e.global_position)
+    causes = {e.metadata.causation_id for e in events if e.metadata.causation_id}
+    moved = await connection.execute(_MOVED_AWAY, {"ids": sorted(causes),
+                                                   "lineage": list(found.ids())})
     return StoredProfile(found.customer_id, customer_id, found.identifiers, found.merged_ids,
-                         tuple(events))
+                         tuple(events), frozenset(str(row[0]) for row in moved))

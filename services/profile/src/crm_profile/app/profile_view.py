@@ -20,6 +20,10 @@ def profile_json(profile: StoredProfile) -> dict[str, Any]:
     for event in profile.events:
         message = message_class(event.event_type).FromString(event.payload)
         match message:
+            case wire.TraitObserved() if event.metadata.causation_id in profile.moved_away:
+                continue  # said by a touchpoint that belongs to someone else now
+            case wire.ConsentChanged() if message.evidence_event_id in profile.moved_away:
+                continue
             case wire.TraitObserved():
                 traits.append(TraitFact(message.name, message.value, message.source,
                                         from_timestamp(message.occurred_at), str(event.event_id)))

@@ -34,6 +34,7 @@ from crm_profile.domain.identity import (
     identifiers_to_load,
 )
 from crm_profile.domain.identity.returning import returning_attribution
+from crm_profile.domain.identity.state import root_of
 
 __all__ = ["TouchpointResolver"]
 
@@ -82,7 +83,7 @@ class TouchpointResolver:
         state, decided = chunk._decide_in_order(before, index, incoming, returning)
         await store.save_evidence({i.evidence: i.message.envelope.payload for i in incoming})
         await store.save(before, state)
-        await uow.append_streams(await self._events(store, state, decided))
+        await uow.append_streams(await self._events(store, before, state, decided))
 
     async def _load_around(
         self, store: IdentityStore, incoming: list[_Incoming]
@@ -149,7 +150,7 @@ class TouchpointResolver:
         return state, decided
 
     async def _events(
-        self, store: IdentityStore, state: CurrentIdentity,
+        self, store: IdentityStore, before: CurrentIdentity, state: CurrentIdentity,
         decided: list[tuple[_Incoming, tuple[Decision, ...]]],
     ) -> list[StreamAppend]:
         own = {item.evidence.touchpoint_id: item.message.envelope.payload for item, _ in decided}
@@ -165,7 +166,29 @@ class TouchpointResolver:
                           and d.touchpoint_id == item.evidence.touchpoint_id]
             if attributed:
                 appends += observations(attributed[-1], item.touchpoint, cause.metadata)
+            appends += _moved_observations(before, state, decisions, item, cause)
         return appends
+
+
+def _moved_observations(
+    before: CurrentIdentity, after: CurrentIdentity, decisions: tuple[Decision, ...],
+    item: _Incoming, cause: Cause,
+) -> list[StreamAppend]:
+    """What touchpoints that changed hands said (traits, consent), said again for their
+    new owner; the old owner's copies stop counting (adapters.profiles: moved_away)."""
+    appends: list[StreamAppend] = []
+    for decision in decisions:
+        if not isinstance(decision, TouchpointAttributed):
+            continue
+        touchpoint_id = decision.touchpoint_id
+        previous = before.attribution.get(touchpoint_id)
+        if touchpoint_id == item.evidence.touchpoint_id or (
+                previous is not None and root_of(after, previous) == decision.customer_id):
+            continue
+        moved = TouchpointRecorded.FromString(cause.touchpoints[touchpoint_id])
+        appends += observations(decision.customer_id, moved,
+                                replace(cause.metadata, causation_id=touchpoint_id))
+    return appends
 
 
 class _EvidenceIndex:
