@@ -54,7 +54,7 @@ touchpoints = st.builds(
     traits=st.lists(st.tuples(texts, texts), max_size=3).map(tuple),
     properties=properties,
 )
-metas = st.builds(EventMeta, texts, st.integers(0, 2**64 - 1), moments)
+metas = st.builds(EventMeta, texts, st.integers(0, 2**64 - 1), moments, texts)
 
 
 def facts_of(kind: type) -> st.SearchStrategy[Fact]:
@@ -97,6 +97,7 @@ def test_a_stored_fact_missing_a_field_with_a_default_reads_with_the_default() -
               '"meta":{"event_id":"e1","position":1,"occurred_at":"2024-01-01T00:00:00+00:00"}}]')
     (fact,) = decode_facts(stored)
     assert fact.part == 0 and fact.customer_id == "c1"
+    assert fact.meta.causation_id == "", "stored before the view kept the causation"
 
 
 @settings(max_examples=100, deadline=None)

@@ -239,13 +239,14 @@ def test_events_without_record_content_give_no_fact_and_are_not_refused(
     assert facts(message) == ()
 
 
-def test_an_envelope_gives_its_id_position_and_time_to_the_facts() -> None:
+def test_an_envelope_gives_its_id_position_time_and_cause_to_the_facts() -> None:
     event_id = str(uuid.uuid4())
     event_type, payload = pack_payload(profiles.ProfilesMerged(survivor_id="c1",
                                                                merged_away_id="c2"))
     envelope = Envelope(event_id=event_id, event_type=event_type, payload=payload,
-                        occurred_at=ts(T0), position=7)
-    assert facts_from_envelope(envelope) == (MergeFact("c1", "c2", EventMeta(event_id, 7, T0)),)
+                        occurred_at=ts(T0), position=7, causation_id="tp-1")
+    assert facts_from_envelope(envelope) == (
+        MergeFact("c1", "c2", EventMeta(event_id, 7, T0, "tp-1")),)
 
 
 def test_facts_are_filed_under_their_customers_and_attributions_under_the_touchpoint() -> None:

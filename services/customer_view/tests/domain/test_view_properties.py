@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeAlias
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -102,15 +103,17 @@ def money(amount: str, currency: str) -> types_pb2.Money:
 
 @dataclass(frozen=True)
 class Event:
-    """A published event: its message, envelope id, producer position and time."""
+    """A published event: its message, envelope id, producer position, time and cause
+    (the envelope's causation id: the touchpoint, for what a touchpoint said)."""
 
     message: Message
     event_id: str
     position: int
     at: datetime
+    cause: str = ""
 
     def facts(self) -> tuple[Fact, ...]:
-        meta = EventMeta(self.event_id, self.position, self.at)
+        meta = EventMeta(self.event_id, self.position, self.at, self.cause)
         return facts_from_event(self.message.DESCRIPTOR.full_name, self.message, meta)
 
     def for_customer(self, customer: str) -> Event:
@@ -118,7 +121,36 @@ class Event:
         copy = type(self.message)()
         copy.CopyFrom(self.message)
         copy.customer_id = customer
-        return Event(copy, self.event_id, self.position, self.at)
+        return replace(self, message=copy)
+
+
+Said: TypeAlias = tuple[Message, datetime, str]
+"""A message to publish, its time and its cause (``""``: none)."""
+
+
+def said(message: Message, at: datetime, cause: str = "") -> Said:
+    return message, at, cause
+
+
+def observations(customer: str, touchpoint: touchpoints.TouchpointRecorded) -> list[Said]:
+    """What the profile service says with each attribution of ``touchpoint`` to
+    ``customer``: a ``TraitObserved`` per trait, a ``ConsentChanged`` for a consent
+    touchpoint, each caused by the touchpoint."""
+    at = touchpoint.occurred_at.ToDatetime(tzinfo=UTC)
+    cause = touchpoint.event_id
+    source = touchpoints.Channel.Name(touchpoint.channel).removeprefix("CHANNEL_").lower()
+    told = [said(profiles.TraitObserved(customer_id=customer, name=key, value=value,
+                                        source=source, occurred_at=touchpoint.occurred_at),
+                 at, cause) for key, value in sorted(touchpoint.traits.items())]
+    if touchpoint.WhichOneof("properties") == "consent":
+        consent = touchpoint.consent
+        told.append(said(profiles.ConsentChanged(
+            customer_id=customer, channel=consent.channel, purpose=consent.purpose,
+            state=(profiles.CONSENT_STATE_GRANTED if consent.granted
+                   else profiles.CONSENT_STATE_DENIED),
+            evidence_event_id=touchpoint.event_id, occurred_at=touchpoint.occurred_at),
+            at, cause))
+    return told
 
 
 @dataclass
@@ -191,9 +223,9 @@ def _set_properties(draw: st.DrawFn, message: Message, kind: str, customer: str)
 @st.composite
 def customer_events(
     draw: st.DrawFn, customer: str, mint: Mint, unlinks: bool = True
-) -> list[tuple[Message, datetime]]:
+) -> list[Said]:
     """What the profile service says about one customer, without positions yet."""
-    events: list[tuple[Message, datetime]] = []
+    events: list[Said] = []
     for _ in range(draw(st.integers(0, 7))):
         kind = draw(st.sampled_from(["touchpoint", "touchpoint", "trait", "consent", "link"]))
         at = T0 + timedelta(hours=draw(hours))
@@ -202,6 +234,7 @@ def customer_events(
             message: Message = profiles.TouchpointAttributed(
                 customer_id=customer, touchpoint=touchpoint)
             at = touchpoint.occurred_at.ToDatetime(tzinfo=UTC)
+            events += observations(customer, touchpoint)
         elif kind == "trait":
             message = profiles.TraitObserved(
                 customer_id=customer, name=draw(st.sampled_from(["first_name", "city"])),
@@ -220,19 +253,19 @@ def customer_events(
                                                identifier=identifier(EMAIL, value))
             message = linked
             if unlinks and draw(st.booleans()):
-                events.append((message, at))
+                events.append(said(message, at))
                 message = profiles.IdentifierUnlinked(customer_id=customer,
                                                       identifier=identifier(EMAIL, value))
-        events.append((message, at))
+        events.append(said(message, at))
     return events
 
 
 def positioned(
-    draw: st.DrawFn, mint: Mint, items: Sequence[tuple[Message, datetime]]
+    draw: st.DrawFn, mint: Mint, items: Sequence[Said]
 ) -> list[Event]:
     """The events with producer positions: the drawn order is the decision order."""
     order = draw(st.permutations(range(len(items))))
-    return [Event(items[i][0], mint(), position + 1, items[i][1])
+    return [Event(items[i][0], mint(), position + 1, items[i][1], items[i][2])
             for position, i in enumerate(order)]
 
 
@@ -254,40 +287,45 @@ class World:
 def worlds(draw: st.DrawFn, reattribute: bool = True) -> World:
     """Three customers, merges, an unmerge, (re/un)attributions, sharing and an erasure."""
     mint = Mint()
-    items: list[tuple[Message, datetime]] = []
+    items: list[Said] = []
     for customer in CUSTOMERS:
-        items.append((profiles.ProfileCreated(customer_id=customer, occurred_at=ts(T0)), T0))
+        items.append(said(profiles.ProfileCreated(customer_id=customer, occurred_at=ts(T0)), T0))
         items += draw(customer_events(customer, mint))
-    attributed = [m for m, _ in items if isinstance(m, profiles.TouchpointAttributed)]
+    attributed = [m for m, _, _ in items if isinstance(m, profiles.TouchpointAttributed)]
     merges = draw(st.sampled_from([(), (("c0", "c1"),), (("c0", "c1"), ("c1", "c2"))]))
     for survivor, away in merges:
-        items.append((profiles.ProfilesMerged(survivor_id=survivor, merged_away_id=away),
-                      T0 + timedelta(hours=draw(hours))))
+        items.append(said(profiles.ProfilesMerged(survivor_id=survivor, merged_away_id=away),
+                          T0 + timedelta(hours=draw(hours))))
     if merges and draw(st.booleans()):
-        items.append((profiles.ProfileUnmerged(
+        items.append(said(profiles.ProfileUnmerged(
             customer_id="c0", restored_id="c1",
             identifiers=[identifier(EMAIL, email("c1", n)) for n in (0, 1)]),
             T0 + timedelta(hours=draw(hours))))
     if attributed and draw(st.booleans()):
         lost = draw(st.sampled_from(attributed))
-        items.append((profiles.TouchpointUnattributed(
+        items.append(said(profiles.TouchpointUnattributed(
             customer_id=lost.customer_id, touchpoint_event_id=lost.touchpoint.event_id),
             lost.touchpoint.occurred_at.ToDatetime(tzinfo=UTC)))
     reattributed = reattribute and bool(attributed) and draw(st.booleans())
     if reattributed:
         moved = draw(st.sampled_from(attributed))
-        items.append((profiles.TouchpointAttributed(
-            customer_id=draw(st.sampled_from(CUSTOMERS)), touchpoint=moved.touchpoint),
+        owner = draw(st.sampled_from(CUSTOMERS))
+        items.append(said(profiles.TouchpointAttributed(
+            customer_id=owner, touchpoint=moved.touchpoint),
             moved.touchpoint.occurred_at.ToDatetime(tzinfo=UTC)))
+        if draw(st.booleans()):  # said again for the new owner (or not: it must not matter)
+            items += observations(owner, moved.touchpoint)
     shared_with: tuple[str, ...] = ()
     if draw(st.booleans()):
         shared_with = ("c0", "c2")
-        items.append((profiles.IdentifierMarkedShared(
+        items.append(said(profiles.IdentifierMarkedShared(
             identifier=identifier(PHONE, HOUSEHOLD_PHONE), customer_ids=list(shared_with)), T0))
-    items.append((profiles.MergeBlocked(customer_ids=["c0", "c2"], reason="limit:email"), T0))
+    items.append(said(profiles.MergeBlocked(customer_ids=["c0", "c2"], reason="limit:email"),
+                      T0))
     erased_customer = draw(st.sampled_from([None, *CUSTOMERS]))
     if erased_customer is not None:
-        items.append((profiles.ProfileErased(customer_id=erased_customer, erased_at=ts(T0)), T0))
+        items.append(said(profiles.ProfileErased(customer_id=erased_customer,
+                                                 erased_at=ts(T0)), T0))
     events = _unmerge_after_merge(positioned(draw, mint, items))
     return World(events, _erased_lineage(events), shared_with, reattributed)
 
@@ -301,8 +339,7 @@ def _unmerge_after_merge(events: list[Event]) -> list[Event]:
     if merge is None or unmerge is None or unmerge.position > merge.position:
         return events
     swapped = {merge.event_id: unmerge.position, unmerge.event_id: merge.position}
-    return [Event(e.message, e.event_id, swapped.get(e.event_id, e.position), e.at)
-            for e in events]
+    return [replace(e, position=swapped.get(e.event_id, e.position)) for e in events]
 
 
 def _erased_lineage(events: list[Event]) -> frozenset[str]:
@@ -453,8 +490,8 @@ def two_histories_and_a_merge(draw: st.DrawFn) -> tuple[list[Event], Event]:
     mint = Mint()
     items = draw(customer_events("c0", mint, unlinks=False))
     items += draw(customer_events("c1", mint, unlinks=False))
-    items.append((profiles.ProfilesMerged(survivor_id="c0", merged_away_id="c1"),
-                  T0 + timedelta(hours=draw(hours))))
+    items.append(said(profiles.ProfilesMerged(survivor_id="c0", merged_away_id="c1"),
+                      T0 + timedelta(hours=draw(hours))))
     events = positioned(draw, mint, items)
     merge = next(e for e in events if isinstance(e.message, profiles.ProfilesMerged))
     return [e for e in events if e is not merge], merge
@@ -493,8 +530,7 @@ def a_merge_and_its_unmerge(draw: st.DrawFn) -> tuple[list[Event], list[Event]]:
     items = draw(customer_events("c0", mint, unlinks=False))
     items += draw(customer_events("c1", mint, unlinks=False))
     # Base positions are 10, 20, ...; the merge and the unmerge fall in between anywhere.
-    base = [Event(e.message, e.event_id, e.position * 10, e.at)
-            for e in positioned(draw, mint, items)]
+    base = [replace(e, position=e.position * 10) for e in positioned(draw, mint, items)]
     merge_at = draw(st.integers(0, len(base))) * 10 + 4
     unmerge_at = draw(st.integers(merge_at // 10, len(base))) * 10 + 6
     linked = sorted({e.message.identifier.value for e in base
@@ -538,14 +574,13 @@ def test_an_unattribution_takes_the_touchpoint_out_of_the_record_entirely(
         return
     taken = data.draw(st.sampled_from(attributions))
     touchpoint = taken.message.touchpoint
-    others = [e for e in world.events if not (
-        isinstance(e.message, profiles.TouchpointAttributed | profiles.TouchpointUnattributed)
-        and _touchpoint_id(e.message) == touchpoint.event_id)]
+    others = without_touchpoint(world.events, touchpoint.event_id)
     last = max(e.position for e in world.events)
+    told = published(observations(taken.message.customer_id, touchpoint), last + 1)
     undo = Event(profiles.TouchpointUnattributed(
         customer_id=taken.message.customer_id,
-        touchpoint_event_id=touchpoint.event_id), "undo", last + 1, taken.at)
-    facts_with_undo = [f for e in [*others, taken, undo] for f in e.facts()]
+        touchpoint_event_id=touchpoint.event_id), "undo", last + len(told) + 1, taken.at)
+    facts_with_undo = [f for e in [*others, taken, *told, undo] for f in e.facts()]
     facts_without = [f for e in others for f in e.facts()]
     for customer in world.customers():
         with_undo = record_of(customer, facts_with_undo)
@@ -554,6 +589,62 @@ def test_an_unattribution_takes_the_touchpoint_out_of_the_record_entirely(
             assert with_undo == without
         else:
             assert comparable(with_undo, "freshness") == comparable(without, "freshness")
+
+
+@PROPERTY_SETTINGS
+@given(world=worlds(), data=st.data())
+def test_a_touchpoint_that_changes_hands_takes_what_it_said_with_it(
+    world: World, data: st.DataObject
+) -> None:
+    """A split or a re-resolution moves a touchpoint from A to B: A's record is then the
+    record of A's history without it (its traits and consent included), and everyone's is
+    the record they would have had, had the touchpoint gone to B in the first place."""
+    attributions = [e for e in world.events
+                    if isinstance(e.message, profiles.TouchpointAttributed)]
+    if not attributions:
+        return
+    taken = data.draw(st.sampled_from(attributions))
+    touchpoint, old = taken.message.touchpoint, taken.message.customer_id
+    new = data.draw(st.sampled_from([c for c in CUSTOMERS if c != old]))
+    others = without_touchpoint(world.events, touchpoint.event_id)
+    last = max(e.position for e in world.events) + 1
+    told_old = published(observations(old, touchpoint), last)
+    move = published([said(profiles.TouchpointAttributed(customer_id=new, touchpoint=touchpoint),
+                           taken.at)], last + len(told_old))
+    if data.draw(st.booleans()):  # the profile service says it again for the new owner
+        move += published(observations(new, touchpoint), last + len(told_old) + 1)
+    moved = [f for e in [*others, taken, *told_old, *move] for f in e.facts()]
+    never_old = [f for e in [*others, *move] for f in e.facts()]
+    without = [f for e in others for f in e.facts()]
+
+    def root(customer: str, facts: list[Fact]) -> str:
+        record = record_of(customer, facts)
+        return record.survivor_id if isinstance(record, Redirect) else customer
+
+    if root(old, moved) != root(new, moved):
+        assert comparable_view(old, moved) == comparable_view(old, without)
+    for customer in world.customers():
+        assert comparable_view(customer, moved) == comparable_view(customer, never_old)
+
+
+def comparable_view(customer: str, facts: list[Fact]) -> tuple[object, list[object]]:
+    """The record but its freshness (it counts every fact folded), and the timeline."""
+    record = record_of(customer, facts)
+    shown = record if isinstance(record, Redirect) else comparable(record, "freshness")
+    return shown, [entry.to_json(mask_pii=False) for entry in timeline(customer, facts)]
+
+
+def without_touchpoint(events: Iterable[Event], touchpoint_id: str) -> list[Event]:
+    """``events`` without the (un)attributions of the touchpoint and what it said."""
+    return [e for e in events if e.cause != touchpoint_id and not (
+        isinstance(e.message, profiles.TouchpointAttributed | profiles.TouchpointUnattributed)
+        and _touchpoint_id(e.message) == touchpoint_id)]
+
+
+def published(items: Sequence[Said], first_position: int) -> list[Event]:
+    """``items`` as events, in their order from ``first_position`` on."""
+    return [Event(message, f"late-{first_position + n}", first_position + n, at, cause)
+            for n, (message, at, cause) in enumerate(items)]
 
 
 def _touchpoint_id(message: Message) -> str:

@@ -60,9 +60,9 @@ class History:
     def __init__(self) -> None:
         self.facts: list[Fact] = []
 
-    def _meta(self, when: datetime) -> EventMeta:
+    def _meta(self, when: datetime, cause: str = "") -> EventMeta:
         position = len(self.facts) + 1
-        return EventMeta(f"ev-{position:03d}", position, when)
+        return EventMeta(f"ev-{position:03d}", position, when, cause)
 
     def _add(self, fact: Fact) -> Fact:
         self.facts.append(fact)
@@ -78,6 +78,22 @@ class History:
         self._add(TouchpointFact(customer, touchpoint, self._meta(when)))
         return touchpoint
 
+    def attribute(self, customer: str, touchpoint: Touchpoint, said: bool = True) -> None:
+        """``touchpoint`` given to ``customer`` as the profile service publishes it: the
+        touchpoint, then (``said``) its traits and consent, caused by the touchpoint."""
+        when, cause = touchpoint.occurred_at, touchpoint.event_id
+        self._add(TouchpointFact(customer, touchpoint, self._meta(when)))
+        if not said:
+            return
+        for name, value in touchpoint.traits:
+            self._add(TraitFact(customer, name, value, touchpoint.channel, when,
+                                self._meta(when, cause)))
+        consent = touchpoint.properties
+        if isinstance(consent, ConsentProperties):
+            state: ConsentState = "granted" if consent.granted else "denied"
+            self._add(ConsentFact(customer, consent.channel, consent.purpose, state, cause,
+                                  when, self._meta(when, cause)))
+
     def unattribute(self, customer: str, touchpoint: Touchpoint) -> None:
         self._add(UnattributionFact(customer, touchpoint.event_id, self._meta(T0)))
 
@@ -88,12 +104,12 @@ class History:
         self._add(UnlinkFact(customer, identifier, self._meta(T0)))
 
     def trait(self, customer: str, name: str, value: str, when: datetime,
-              source: str = "back_office") -> None:
-        self._add(TraitFact(customer, name, value, source, when, self._meta(when)))
+              source: str = "back_office", cause: str = "api-key:k1") -> None:
+        self._add(TraitFact(customer, name, value, source, when, self._meta(when, cause)))
 
     def consent(self, customer: str, state: ConsentState, when: datetime,
                 purpose: str = "marketing", evidence: str | None = None) -> None:
-        meta = self._meta(when)
+        meta = self._meta(when, "api-key:k1")
         self._add(ConsentFact(customer, "email", purpose, state, evidence or meta.event_id,
                               when, meta))
 
@@ -170,6 +186,59 @@ def test_the_traits_of_an_unattributed_touchpoint_no_longer_count() -> None:
     assert traits_of(history.record())["city"] == ("Lyon", "web")
 
 
+def web_visit(event_id: str, when: datetime, *traits: tuple[str, str]) -> Touchpoint:
+    return Touchpoint(event_id, "web", "page_view", when, (), traits, None)
+
+
+def test_after_a_split_each_customer_shows_only_what_its_own_touchpoints_said() -> None:
+    history = History()
+    history.attribute("c1", web_visit("tp-ada", at(1), ("first_name", "Ada")))
+    grace = web_visit("tp-grace", at(2), ("first_name", "Grace"), ("city", "Arlington"))
+    history.attribute("c1", grace)
+    assert traits_of(history.record("c1"))["first_name"] == ("Grace", "web")
+    history.attribute("c2", grace)  # split off: moved, and said again for its new owner
+    assert traits_of(history.record("c1")) == {"first_name": ("Ada", "web")}
+    assert traits_of(history.record("c2")) == {"first_name": ("Grace", "web"),
+                                               "city": ("Arlington", "web")}
+
+
+def test_a_touchpoint_speaks_for_its_new_owner_even_before_its_traits_are_said_again() -> None:
+    history = History()
+    grace = web_visit("tp-grace", at(2), ("first_name", "Grace"))
+    history.attribute("c1", grace)
+    history.attribute("c2", grace, said=False)
+    assert traits_of(history.record("c1")) == {}
+    assert traits_of(history.record("c2")) == {"first_name": ("Grace", "web")}
+
+
+def test_what_a_touchpoint_said_is_shown_as_said_by_the_touchpoint() -> None:
+    history = History()
+    visit = web_visit("tp-1", at(1), ("city", "Lyon"))
+    history.attribute("c1", visit)
+    (city,) = history.record().traits
+    assert (city.value, city.source, city.occurred_at, city.event_id) == (
+        "Lyon", "web", at(1), visit.event_id)
+
+
+def test_a_back_office_edit_stays_with_its_customer_when_touchpoints_move() -> None:
+    history = History()
+    grace = web_visit("tp-grace", at(2), ("first_name", "Grace"))
+    history.attribute("c1", grace)
+    history.trait("c1", "first_name", "Ada", at(3))
+    history.attribute("c2", grace)
+    assert traits_of(history.record("c1")) == {"first_name": ("Ada", "back_office")}
+    assert traits_of(history.record("c2")) == {"first_name": ("Grace", "web")}
+
+
+def test_an_observation_stored_without_its_cause_counts_as_observed() -> None:
+    history = History()  # stored before the view kept causation ids: run rebuild --replace
+    grace = web_visit("tp-grace", at(2), ("first_name", "Grace"))
+    history.touchpoint("c1", at(2), event_id=grace.event_id, traits=grace.traits)
+    history.trait("c1", "first_name", "Grace", at(2), source="web", cause="")
+    history.attribute("c2", grace)
+    assert traits_of(history.record("c1")) == {"first_name": ("Grace", "web")}
+
+
 # --- consent -----------------------------------------------------------------------------------
 
 
@@ -203,6 +272,20 @@ def test_a_consent_touchpoint_is_a_decision_with_itself_as_evidence() -> None:
     value = consent_of(history.record())
     assert (value.state, value.evidence_event_id, value.occurred_at) == (
         "denied", unsubscribe.event_id, at(3))
+
+
+def test_consent_given_by_a_touchpoint_leaves_with_the_touchpoint() -> None:
+    history = History()
+    history.consent("c1", "granted", at(1), evidence="opted-in")
+    unsubscribe = Touchpoint("tp-unsub", "email", "consent", at(3), (), (),
+                             ConsentProperties("email", "marketing", False))
+    history.attribute("c1", unsubscribe)
+    assert consent_of(history.record("c1")).state == "denied"
+    history.attribute("c2", unsubscribe)
+    assert (consent_of(history.record("c1")).state,
+            consent_of(history.record("c1")).evidence_event_id) == ("granted", "opted-in")
+    assert (consent_of(history.record("c2")).state,
+            consent_of(history.record("c2")).evidence_event_id) == ("denied", "tp-unsub")
 
 
 def test_on_a_merge_the_stricter_state_wins_and_keeps_its_evidence() -> None:

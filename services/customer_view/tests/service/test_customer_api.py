@@ -1,9 +1,12 @@
 """The customer view's read API: records by id or identifier, masking, timeline, merges."""
 
+import uuid
+
 import httpx
 from aiokafka import AIOKafkaProducer
-from view_world import attributed, merged, publish, visit
+from view_world import attributed, merged, observed, publish, visit
 
+from crm.profiles.v1 import profiles_pb2 as profiles
 from crm_customer_view.settings import CustomerViewSettings
 from crm_devstack.testing import eventually
 
@@ -121,3 +124,40 @@ async def test_a_merged_away_id_answers_with_the_survivor_and_both_histories(
     assert "away" in record["merged_ids"]
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+async def test_after_a_split_each_record_shows_only_what_its_own_touchpoints_said(
+    client: httpx.AsyncClient,
+    producer: AIOKafkaProducer,
+    settings: CustomerViewSettings,
+    keys: dict[str, str],
+) -> None:
+    topic, ada_id, grace_id = settings.profiles_topic, str(uuid.uuid4()), str(uuid.uuid4())
+    ada = visit("ada@example.com", "+14155550010", 1, "Ada")
+    grace = visit("grace@example.com", "+14155550011", 2, "Grace")
+    for touchpoint in (ada, grace):
+        await publish(producer, topic, ada_id, *attributed(ada_id, touchpoint))
+        await publish(producer, topic, ada_id, *observed(ada_id, touchpoint),
+                      causation_id=touchpoint.event_id)
+
+    async def first_name(customer_id: str, expected: str) -> bool:
+        reply = await client.get(f"/v1/customers/{customer_id}", headers=auth(keys["pii"]))
+        traits = reply.json().get("traits", {}) if reply.status_code == 200 else {}
+        return bool(traits.get("first_name", {}).get("value") == expected)
+
+    await eventually(lambda: first_name(ada_id, "Grace"))  # the later visit won
+    # The split: Grace's touchpoint and identifiers move to a new profile, which the
+    # profile service tells what the touchpoint said again.
+    await publish(producer, topic, ada_id, profiles.ProfileSplit(
+        customer_id=ada_id, new_customer_id=grace_id, reason="two people"), *(
+        profiles.IdentifierUnlinked(customer_id=ada_id, identifier=i)
+        for i in grace.identifiers))
+    await publish(producer, topic, grace_id, *attributed(grace_id, grace))
+    await publish(producer, topic, grace_id, *observed(grace_id, grace),
+                  causation_id=grace.event_id)
+
+    await eventually(lambda: first_name(grace_id, "Grace"))
+    await eventually(lambda: first_name(ada_id, "Ada"))
+    record = (await client.get(f"/v1/customers/{ada_id}", headers=auth(keys["pii"]))).json()
+    assert record["traits"]["first_name"]["event_id"] == ada.event_id
+    assert record["channels"]["web"]["interactions"] == 1

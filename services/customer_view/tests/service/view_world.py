@@ -88,6 +88,15 @@ def attributed(customer_id: str, touchpoint: TouchpointRecorded) -> list[Message
     return [*links, profiles.TouchpointAttributed(customer_id=customer_id, touchpoint=touchpoint)]
 
 
+def observed(customer_id: str, touchpoint: TouchpointRecorded) -> list[Message]:
+    """What the profile service says a touchpoint told of its customer (publish it with
+    the touchpoint's id as causation)."""
+    source = Channel.Name(touchpoint.channel).removeprefix("CHANNEL_").lower()
+    return [profiles.TraitObserved(customer_id=customer_id, name=name, value=value,
+                                   source=source, occurred_at=touchpoint.occurred_at)
+            for name, value in sorted(touchpoint.traits.items())]
+
+
 def merged(survivor: str, away: str) -> Message:
     return profiles.ProfilesMerged(
         survivor_id=survivor,
@@ -98,7 +107,8 @@ def merged(survivor: str, away: str) -> Message:
 
 
 async def publish(
-    producer: AIOKafkaProducer, topic: str, key: str, *messages: Message
+    producer: AIOKafkaProducer, topic: str, key: str, *messages: Message,
+    causation_id: str = "",
 ) -> list[Envelope]:
     """Send ``messages`` as the profile service would (keyed by ``key``); the envelopes."""
     sent = []
@@ -115,6 +125,7 @@ async def publish(
             customer_key=key,
             position=next(_position),
             payload=payload,
+            causation_id=causation_id,
         )
         await producer.send_and_wait(topic, encode_envelope(envelope), key=key.encode())
         sent.append(envelope)

@@ -57,10 +57,16 @@ Changes
     (:func:`stored_form`) and which top-level fields did: what the changelog publishes.
 
 Decisions where the issue is silent
-    - Consent comes from ``ConsentChanged`` and from attributed ``consent`` touchpoints
-      alike (a decision counted twice is still one decision).
-    - Traits come from ``TraitObserved`` and from the traits of attributed touchpoints
-      (source: the channel); the latest ``occurred_at`` wins, then the larger event id.
+    - What a touchpoint says (its traits, a ``consent`` touchpoint's decision) counts for
+      whoever holds the touchpoint now: it is read from the touchpoints the lineage holds,
+      and the ``TraitObserved`` / ``ConsentChanged`` a touchpoint of the lineage caused
+      (causation id, evidence id) are not counted again (``fold``), so a split or a
+      re-resolution takes them along with the touchpoint.
+    - Traits come from the traits of the touchpoints held (source: the channel) and from
+      ``TraitObserved`` no touchpoint caused (back-office edits); the latest
+      ``occurred_at`` wins, then the larger event id.
+    - Consent comes from the ``consent`` touchpoints held and from ``ConsentChanged``
+      whose evidence is no touchpoint of the lineage (set through the API).
     - Orders are counted per ``order_id``; refunds subtract their absolute amount; amounts
       without a rate are listed as unconverted; money is rounded half-even to cents once.
     - RFM recency and CLV tenure are measured to ``config.as_of`` or else to the latest

@@ -76,7 +76,8 @@ def facts_from_event(event_type: str, message: Message, meta: EventMeta) -> tupl
 
 def facts_from_envelope(envelope: Envelope) -> tuple[Fact, ...]:
     """The facts of one Kafka message (raises ``crm_contracts`` errors on a bad payload)."""
-    meta = EventMeta(envelope.event_id, envelope.position, from_timestamp(envelope.occurred_at))
+    meta = EventMeta(envelope.event_id, envelope.position, from_timestamp(envelope.occurred_at),
+                     envelope.causation_id)
     return facts_from_event(envelope.event_type, unpack_payload(envelope), meta)
 
 

@@ -153,7 +153,9 @@ class SharedFact(_FactBase):
 
 @dataclass(frozen=True, slots=True)
 class TraitFact(_FactBase):
-    """A trait value observed by the profile service (e.g. a back-office edit)."""
+    """A trait value observed by the profile service: a back-office edit, or one of the
+    traits of a touchpoint it attributed (``meta.causation_id``: the touchpoint), which
+    the fold reads from the touchpoint instead (see ``fold``)."""
 
     customer_id: str
     name: str

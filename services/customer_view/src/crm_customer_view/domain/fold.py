@@ -1,4 +1,27 @@
-"""The fold: one customer's record and timeline from a set of facts."""
+"""The fold: one customer's record and timeline from a set of facts.
+
+What a touchpoint says belongs to whoever holds the touchpoint now. The profile service
+publishes, for each touchpoint it attributes, the touchpoint itself (carrying its traits
+and, for a ``consent`` touchpoint, its decision) *and* one ``TraitObserved`` per trait and
+a ``ConsentChanged`` (causation, or evidence, the touchpoint's id). Those observations
+say nothing the touchpoint does not, but they are filed under the customer who held the
+touchpoint then, and stay there when a split, a re-resolution or an unattribution moves
+the touchpoint on. So the fold reads what a touchpoint said from the touchpoints the
+lineage holds *now* (``_Lineage.attributed``), and skips a trait or consent fact caused
+by a touchpoint of the lineage's own attribution history (:attr:`_Lineage.said_by`).
+That rule needs no bookkeeping of moves, gives the new owner the touchpoint's traits
+whether or not the profile service says them again, counts each statement once (where
+the alternative, "observations of touchpoints held now", counts it twice), and keeps the
+record a function of the set of facts: the attribution of a touchpoint travels in the
+same transaction as its observations and is filed under the same customer, so
+:func:`keys_to_load` brings both. It reads no meaning into the shape of a causation id:
+an observation whose touchpoint the lineage never held (its attribution not in the set)
+still counts.
+
+Observations no touchpoint caused (back-office edits and consent set through the API:
+causation ``api-key:<id>``) count as observed, and so do facts stored before the view
+kept the causation (``EventMeta.causation_id == ""``) until ``rebuild --replace``.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +45,7 @@ from crm_customer_view.domain.facts import (
     SharedFact,
     TouchpointFact,
     TraitFact,
+    UnattributionFact,
 )
 from crm_customer_view.domain.metrics import (
     channel_summaries,
@@ -109,6 +133,8 @@ class _Lineage:
     structure: Structure
     facts: tuple[Fact, ...]  # every fact naming a member, scrubbed of erased PII
     attributed: tuple[TouchpointFact, ...]  # touchpoints now owned by a member, oldest first
+    said_by: frozenset[str]  # touchpoints ever (un)attributed to a member: they speak for
+    # themselves, so observations they caused are not facts of their own (module docstring)
 
     @staticmethod
     def of(customer_id: str, facts: Iterable[Fact]) -> _Lineage:
@@ -124,10 +150,9 @@ class _Lineage:
             (f for f in structure.attributions.values() if f.customer_id in members),
             key=lambda f: (f.touchpoint.occurred_at, f.touchpoint.event_id),
         )
-        return _Lineage(
-            root, members, root in structure.erased, structure,
-            tuple(f for f in unique if not members.isdisjoint(f.customers)), tuple(attributed),
-        )
+        own = tuple(f for f in unique if not members.isdisjoint(f.customers))
+        return _Lineage(root, members, root in structure.erased, structure, own,
+                        tuple(attributed), _touchpoints_of(own))
 
     def identifiers(self, touchpoints: Sequence[Touchpoint]) -> tuple[IdentifierView, ...]:
         """Linked identifiers and shared ones, first and last seen in links and touchpoints."""
@@ -149,10 +174,12 @@ class _Lineage:
         )
 
     def traits(self, touchpoints: Sequence[Touchpoint]) -> tuple[TraitValue, ...]:
-        """Per trait, the latest observation (ties: larger event id, then source, value)."""
+        """Per trait, the latest observation (ties: larger event id, then source, value):
+        the traits of the touchpoints held now, and trait facts no touchpoint caused."""
         candidates = [
             TraitValue(f.name, f.value, f.source, f.occurred_at, f.meta.event_id)
             for f in self.facts if isinstance(f, TraitFact) and f.value
+            and f.meta.causation_id not in self.said_by
         ]
         candidates += [
             TraitValue(name, value, t.channel, t.occurred_at, t.event_id)
@@ -166,10 +193,13 @@ class _Lineage:
         return tuple(winners[name] for name in sorted(winners))
 
     def consent(self) -> tuple[ConsentValue, ...]:
+        """The decisions of the consent touchpoints held now, and consent facts whose
+        evidence is no touchpoint of the lineage's history (see ``consent``)."""
         decisions = [
             ConsentDecision(f.customer_id, ConsentValue(
                 f.channel, f.purpose, f.state, f.evidence_event_id, f.occurred_at))
             for f in self.facts if isinstance(f, ConsentFact)
+            and f.evidence_event_id not in self.said_by
         ]
         for fact in self.attributed:
             properties = fact.touchpoint.properties
@@ -194,6 +224,12 @@ def _deduplicated(facts: Iterable[Fact]) -> tuple[Fact, ...]:
         if held is None or (held != fact and repr(fact) < repr(held)):
             kept[fact.key] = fact
     return tuple(kept.values())
+
+
+def _touchpoints_of(facts: Iterable[Fact]) -> frozenset[str]:
+    return frozenset(
+        {f.touchpoint.event_id for f in facts if isinstance(f, TouchpointFact)}
+        | {f.touchpoint_event_id for f in facts if isinstance(f, UnattributionFact)})
 
 
 def _trait_rank(trait: TraitValue) -> tuple[datetime, str, str, str]:

@@ -37,11 +37,15 @@ class EventMeta:
     profile service took its identity decisions (merges, links, attributions). It travels
     with the event, so ordering by it keeps the view a function of the set of events.
     ``occurred_at`` is the envelope's time (for profile events: the causing touchpoint's).
+    ``causation_id`` is what caused the event: for what the profile service says of a
+    touchpoint it attributes (its traits, its consent), the touchpoint's event id; for a
+    back-office edit, ``api-key:<id>``. Facts stored before the view kept it have ``""``.
     """
 
     event_id: str
     position: int
     occurred_at: datetime
+    causation_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, order=True)
