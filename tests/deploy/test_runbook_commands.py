@@ -257,6 +257,7 @@ def test_every_compose_service_the_runbook_names_exists(compose: ComposeProject)
 
 def test_every_test_the_runbook_cites_as_proof_exists() -> None:
     cited = set(re.findall(r"`(test_\w+)`", RUNBOOK))
-    defined = {name for path in (ROOT / "tests" / "deploy").glob("test_*.py")
+    files = [*(ROOT / "tests").rglob("test_*.py"), *(ROOT / "services").rglob("test_*.py")]
+    defined = {name for path in files
                for name in re.findall(r"^(?:async )?def (test_\w+)", path.read_text(), re.M)}
     assert cited and cited <= defined, cited - defined
