@@ -33,7 +33,11 @@ async def _person(producer: AIOKafkaProducer, settings: ProfileSettings,
     visit = touchpoint(f"anonymous_id:{WEB}")
     mail = touchpoint(f"email:{EMAIL}", f"phone:{PHONE}", minute=1)
     other = touchpoint(f"email:{OTHER_EMAIL}", minute=2)
-    await send(producer, settings.touchpoints_topic, visit, mail, other)
+    # One after the other, so that the visit's profile is the older one: the merge below
+    # then keeps the mail's profile as merged away, with the email and phone it held.
+    await send(producer, settings.touchpoints_topic, visit)
+    await eventually(lambda: _attributed_count(engine, 1))
+    await send(producer, settings.touchpoints_topic, mail, other)
     await eventually(lambda: _attributed_count(engine, 3))
     call = touchpoint(f"email:{EMAIL}", f"anonymous_id:{WEB}", minute=3,
                       channel=Channel.CHANNEL_CALL_CENTER)
@@ -157,7 +161,7 @@ async def test_erasing_a_split_profile_scrubs_its_side_of_the_never_merge_fact(
     engine: AsyncEngine,
 ) -> None:
     customer, _ = await _person(producer, settings, engine)
-    keys = await _key(engine, "profiles:erase", "profiles:write")
+    keys = await _key(engine, "profiles:erase", "profiles:write", "profiles:read")
     split = await client.post(f"/v1/profiles/{customer}/split", headers=keys, json={
         "identifiers": [{"type": "phone", "value": PHONE}], "reason": "a colleague's phone"})
     assert split.status_code == 201, split.text
@@ -167,3 +171,7 @@ async def test_erasing_a_split_profile_scrubs_its_side_of_the_never_merge_fact(
     assert erased.status_code == 202, erased.text
     assert await tables_quoting(engine, settings.db_schema, [EMAIL, WEB, *NAMES]) == {}
     assert "identity_never_merge" in await tables_quoting(engine, settings.db_schema, [PHONE])
+    # The phone went with the split: it is someone else's, and stays theirs.
+    kept = await client.get(f"/v1/profiles/{split.json()['new_customer_id']}", headers=keys)
+    assert kept.status_code == 200, kept.text
+    assert {"type": "phone", "value": PHONE} in kept.json()["identifiers"]

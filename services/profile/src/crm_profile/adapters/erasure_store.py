@@ -16,8 +16,6 @@ from crm_profile.domain.erasure import Erased
 __all__ = ["ErasureStore", "Receipt"]
 
 _SEP = chr(31)
-_IDENTIFIERS_OF = text("""SELECT customer_id, identifiers FROM identity_profiles
-                          WHERE customer_id = ANY(CAST(:ids AS text[]))""")
 _TOUCHPOINTS_OF = text("""SELECT touchpoint_id FROM identity_attribution
                           WHERE customer_id = ANY(CAST(:ids AS text[]))""")
 _RECEIPT_COLUMNS = """receipt_id, customer_id, erased_ids, requested_by, erased_at, identifiers,
@@ -95,11 +93,6 @@ class ErasureStore:
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
-
-    async def identifiers_of(self, customer_ids: Iterable[str]) -> set[str]:
-        """Every identifier the profiles held (merged-away ones as when they were merged)."""
-        rows = await self.connection.execute(_IDENTIFIERS_OF, {"ids": sorted(customer_ids)})
-        return {i for row in rows for i in row.identifiers}
 
     async def touchpoints_of(self, customer_ids: Iterable[str]) -> set[str]:
         rows = await self.connection.execute(_TOUCHPOINTS_OF, {"ids": sorted(customer_ids)})

@@ -70,9 +70,12 @@ class Eraser:
         return saved, True
 
     async def _erased(self, store: ErasureStore, person: Lineage) -> Erased:
+        # The live profile's identifiers only: a merged-away profile's row keeps what it
+        # held when merged, and some of that may belong to someone else now (a split, an
+        # unmerge, a re-resolution moved it).
         ids = person.ids()
-        identifiers = await store.identifiers_of(ids) | set(person.identifiers)
-        return Erased.of(ids, identifiers, await store.touchpoints_of(ids), self.token_key)
+        return Erased.of(ids, person.identifiers, await store.touchpoints_of(ids),
+                         self.token_key)
 
 
 async def _redact_history(uow: UnitOfWork, erased: Erased) -> int:
