@@ -13,13 +13,13 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from crm.profiles.v1 import profiles_pb2 as wire
 from crm_contracts import to_timestamp
 from crm_contracts.consent import ConsentChannel, ConsentPurpose
-from crm_eventstore import EventMetadata, EventStore
-from crm_messaging.tracing import current_trace
+from crm_eventstore import EventStore
 from crm_profile.adapters.erasure_store import ErasureStore
 from crm_profile.adapters.explanations import explanation, splits_of
 from crm_profile.adapters.profiles import StoredProfile, load_profile
 from crm_profile.app.profile_events import published
 from crm_profile.app.profile_view import profile_json
+from crm_profile.entrypoints.caused_by import caused_by
 from crm_servicekit import Problem, ServiceContext, get_context, problem_responses
 from crm_servicekit.apikeys import PROFILES_READ, PROFILES_WRITE, ApiKey, require_scope
 
@@ -90,7 +90,7 @@ def profile_router() -> APIRouter:
         """Record back-office trait values (source ``back_office``) and return the profile."""
         profile = await _profile(ctx, customer_id)
         when = edit.occurred_at or datetime.now(UTC)
-        metadata = _metadata(key)
+        metadata = caused_by(key)
         store = EventStore(ctx.engine)
         async with store.transaction() as uow:
             await uow.append_streams([published(profile.customer_id, wire.TraitObserved(
@@ -111,16 +111,11 @@ def profile_router() -> APIRouter:
             await uow.append_streams([published(profile.customer_id, wire.ConsentChanged(
                 customer_id=profile.customer_id, channel=edit.channel, purpose=edit.purpose,
                 state=state, occurred_at=to_timestamp(when), evidence=edit.evidence,
-                recorded_by=key.key_id), when, _metadata(key))])
+                recorded_by=key.key_id), when, caused_by(key))])
         return profile_json(await _profile(ctx, profile.customer_id))
 
     return router
 
-
-def _metadata(key: ApiKey) -> EventMetadata:
-    trace = current_trace()
-    return EventMetadata(trace.correlation_id, f"api-key:{key.key_id}", trace.traceparent,
-                         trace.tracestate)
 
 
 async def _profile(ctx: ServiceContext, customer_id: str) -> StoredProfile:

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
-from crm_eventstore import EventMetadata, EventStore
-from crm_messaging.tracing import current_trace
+from crm_eventstore import EventStore
 from crm_profile.adapters.erasure_store import ErasureStore, Receipt
 from crm_profile.app.erasure import Eraser, ProfileNotFound
+from crm_profile.entrypoints.caused_by import caused_by
 from crm_servicekit import Problem, ServiceContext, get_context, problem_responses
 from crm_servicekit.apikeys import PROFILES_ERASE, ApiKey, require_scope
 
@@ -29,12 +29,9 @@ def erasure_router(eraser: Eraser) -> APIRouter:
         """Erase the person: their personal data becomes unreadable here at once and in
         every other service as it consumes ``ProfileErased``; their identifiers are
         suppressed. 202 with the receipt (200 if they were erased before)."""
-        trace = current_trace()
-        metadata = EventMetadata(trace.correlation_id, f"api-key:{key.key_id}",
-                                 trace.traceparent, trace.tracestate)
         try:
             async with EventStore(ctx.engine).transaction() as uow:
-                receipt, now = await eraser.erase(uow, customer_id, key.key_id, metadata)
+                receipt, now = await eraser.erase(uow, customer_id, key.key_id, caused_by(key))
         except ProfileNotFound:
             raise Problem(404, "Profile not found", f"no profile {customer_id}",
                           slug="profile-not-found") from None

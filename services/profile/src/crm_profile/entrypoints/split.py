@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from crm_contracts.identifiers import IdentifierType, InvalidValue, JunkValue, normalise_identifier
-from crm_eventstore import EventMetadata, EventStore
-from crm_messaging.tracing import current_trace
+from crm_eventstore import EventStore
 from crm_profile.adapters.erasure_store import ErasureStore
 from crm_profile.app.split import SplitOutcome, SplitRequest, Splitter
 from crm_profile.domain import identity
+from crm_profile.entrypoints.caused_by import caused_by
 from crm_profile.settings import ProfileSettings
 from crm_servicekit import Problem, ServiceContext, get_context, problem_responses
 from crm_servicekit.apikeys import PROFILES_WRITE, ApiKey, require_scope
@@ -60,7 +60,7 @@ def split_router(settings: ProfileSettings) -> APIRouter:
                                body.dry_run)
         try:
             async with EventStore(ctx.engine).transaction() as uow:
-                outcome = await splitter(uow, request, _metadata(key))
+                outcome = await splitter(uow, request, caused_by(key))
         except identity.SplitRefused as refused:
             raise _problem(refused, typed) from None
         if outcome.split_id is not None:
@@ -95,11 +95,6 @@ async def _not_erased(ctx: ServiceContext, customer_id: str) -> None:
         raise Problem(410, "Profile erased", f"{customer_id} was erased", slug="profile-erased",
                       extensions={"receipt_id": receipt.receipt_id})
 
-
-def _metadata(key: ApiKey) -> EventMetadata:
-    trace = current_trace()
-    return EventMetadata(trace.correlation_id, f"api-key:{key.key_id}", trace.traceparent,
-                         trace.tracestate)
 
 
 def _problem(refused: identity.SplitRefused, typed: list[str]) -> Problem:
