@@ -89,6 +89,7 @@ async def _measure_service(stack: Stack, report: Report, bare: dict[str, LoadRes
             "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
             "RATE_LIMIT_EVENTS_PER_SECOND": "1000000",
             "RATE_LIMIT_BURST_EVENTS": "1000000",
+            "HTTP_WORKERS": str(HTTP_WORKERS),
         },
         free_port(),
     )

@@ -14,8 +14,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
+import psutil
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from fastapi import FastAPI
@@ -88,6 +90,13 @@ async def _read_once(bootstrap: str, topic: str) -> list[ConsumerRecord]:
         return records
     finally:
         await consumer.stop()
+
+
+def _connections(process: psutil.Process) -> list[Any]:
+    try:
+        return list(process.net_connections(kind="tcp"))
+    except psutil.Error:  # the process ended meanwhile
+        return []
 
 
 async def eventually(
@@ -170,6 +179,25 @@ class ServiceUnderTest:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         async with httpx.AsyncClient() as client:
             await eventually(lambda: self._ready(client), within=within)
+        # Each HTTP worker listens on a socket of its own once its app has started; a
+        # connection opened before the last one listens stays with the others.
+        await eventually(lambda: len(self.listening_processes()) >= self.http_workers,
+                         within=within)
+
+    @property
+    def http_workers(self) -> int:
+        return int(self.env.get("HTTP_WORKERS", "1"))
+
+    def listening_processes(self) -> set[int]:
+        """The processes of the service that listen on its port."""
+        assert self.process is not None
+        tree = psutil.Process(self.process.pid)
+        return {
+            process.pid
+            for process in (tree, *tree.children(recursive=True))
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == self.port
+                   for c in _connections(process))
+        }
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, no goodbye."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from enum import StrEnum
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -31,13 +32,28 @@ from crm_servicekit.readiness import ReadinessCheck, kafka_check, postgres_check
 from crm_servicekit.settings import ServiceSettings
 from crm_servicekit.workers import Worker, WorkerGroup
 
-__all__ = ["ServiceApp", "create_app"]
+__all__ = ["ProcessRole", "ServiceApp", "create_app"]
 
 _log = logging.getLogger("crm_servicekit.app")
 
 
+class ProcessRole(StrEnum):
+    """What a process running the app does: everything (one process), only HTTP, or only
+    the background workers (see ``runner.serve_processes``)."""
+
+    ALL = "all"
+    HTTP = "http"
+    BACKGROUND = "background"
+
+
 class ServiceApp(FastAPI):
-    """A FastAPI app whose OpenAPI description documents problem responses."""
+    """A FastAPI app whose OpenAPI description documents problem responses.
+
+    ``process_role`` (``ALL`` unless the runner says otherwise before startup) decides
+    which workers the lifespan starts.
+    """
+
+    process_role: ProcessRole = ProcessRole.ALL
 
     def openapi(self) -> dict[str, Any]:
         return with_problem_schemas(super().openapi())
@@ -48,18 +64,25 @@ def create_app(
     *,
     routers: Sequence[APIRouter] = (),
     workers: Sequence[Worker] = (),
+    background: Sequence[Worker] = (),
     readiness: Sequence[ReadinessCheck] = (),
     version: str = "0.1.0",
 ) -> ServiceApp:
     """Make a service's app: its routers plus health, metrics, problems and middleware.
 
-    ``workers`` run as tasks while the app is up; ``readiness`` adds checks to the
-    built-in Postgres, Kafka and workers checks of ``/readyz``.
+    ``workers`` run as tasks in every process that serves HTTP (the request path needs
+    them, e.g. a group committer); ``background`` workers (relays, consumers) run in the
+    one process that does background work, so that their work never stalls requests
+    when there are several processes. ``readiness`` adds checks to the built-in
+    Postgres, Kafka and workers checks of ``/readyz``.
     """
-    group = WorkerGroup(workers)
+    groups = {ProcessRole.HTTP: WorkerGroup(workers),
+              ProcessRole.BACKGROUND: WorkerGroup(background)}
     app = ServiceApp(title=settings.service_name, version=version,
-                     openapi_url="/openapi.json", lifespan=_lifespan(settings, group))
-    app.state.readiness = (postgres_check, kafka_check, workers_check(group), *readiness)
+                     openapi_url="/openapi.json", lifespan=_lifespan(settings, groups))
+    app.state.background = groups[ProcessRole.BACKGROUND]
+    app.state.readiness = (postgres_check, kafka_check, workers_check(*groups.values()),
+                           *readiness)
     install_problem_handlers(app)
     # Added innermost first: the last one added is the outermost.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
@@ -73,7 +96,7 @@ def create_app(
 
 
 def _lifespan(
-    settings: ServiceSettings, group: WorkerGroup
+    settings: ServiceSettings, groups: dict[ProcessRole, WorkerGroup]
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,8 +107,11 @@ def _lifespan(
             stack.push_async_callback(producer.stop)
             api_keys = ApiKeyStore(engine, cache_seconds=settings.api_key_cache_seconds)
             app.state.ctx = ServiceContext(settings, engine, producer, api_keys)
-            group.start(app.state.ctx)
-            stack.push_async_callback(group.stop)
+            role = app.process_role if isinstance(app, ServiceApp) else ProcessRole.ALL
+            for group_role, group in groups.items():
+                if role in (ProcessRole.ALL, group_role):
+                    group.start(app.state.ctx)
+                    stack.push_async_callback(group.stop)
             _log.info("%s started", settings.service_name, extra={
                 "schema": settings.db_schema, "kafka": settings.kafka_bootstrap_servers})
             yield

@@ -76,11 +76,11 @@ postgres_check = ReadinessCheck("postgres", _select_one)
 kafka_check = ReadinessCheck("kafka", _kafka_metadata)
 
 
-def workers_check(group: WorkerGroup) -> ReadinessCheck:
-    """Fails while any of ``group``'s workers has crashed."""
+def workers_check(*groups: WorkerGroup) -> ReadinessCheck:
+    """Fails while any worker of ``groups`` has crashed."""
 
     async def probe(_: ServiceContext) -> None:
-        crashed = group.crashed()
+        crashed = {name: exc for group in groups for name, exc in group.crashed().items()}
         if crashed:
             names = ", ".join(f"{name} ({type(exc).__name__})" for name, exc in crashed.items())
             raise NotReadyError(f"crashed: {names}")

@@ -2,31 +2,151 @@
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import ctypes.util
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
 import signal
-from collections.abc import Iterator
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
 
+from crm_servicekit.app import ProcessRole, ServiceApp
 from crm_servicekit.logging import configure_logging
 from crm_servicekit.settings import ServiceSettings
+from crm_servicekit.workers import WorkerGroup
 
 __all__ = ["serve", "serve_processes"]
 
+_log = logging.getLogger("crm_servicekit.runner")
 
-def serve_processes(factory: str, settings: ServiceSettings) -> None:
-    """Serve with ``settings.http_workers`` processes, each building its app from ``factory``
-    (an import string of a zero-argument function returning the app)."""
+
+def serve_processes(factory: Callable[[], FastAPI], settings: ServiceSettings) -> None:
+    """Serve with ``settings.http_workers`` HTTP processes and one background process,
+    each building its app with ``factory`` (a picklable zero-argument function).
+
+    The HTTP processes run the app's request-path workers and serve; the background
+    process runs its background workers (relays, consumers) and serves nothing, so a
+    consumer's work never holds up a request. Each HTTP process binds the port with
+    ``SO_REUSEPORT``, so that the kernel spreads new connections evenly over them (with a
+    single shared socket, as uvicorn's own workers use, whichever process wakes first
+    takes them: under load one process served every connection while the other idled).
+
+    SIGTERM/SIGINT are passed on and the processes stop gracefully. A process that ends
+    (a background worker that crashed ends its process with status 1) stops the others,
+    and the exit status is its own, for the orchestrator to restart the service. The
+    processes die with their parent, even one killed with SIGKILL.
+    """
     configure_logging(settings.service_name, settings.log_level)
+    spawn = multiprocessing.get_context("spawn")
+    parent = os.getpid()
+    processes = [
+        spawn.Process(target=_serve_http, args=(factory, settings, parent),
+                      name=f"{settings.service_name}-http-{n}")
+        for n in range(settings.http_workers)
+    ]
+    processes.append(spawn.Process(target=_work_in_background, args=(factory, settings, parent),
+                                   name=f"{settings.service_name}-background"))
+    status = 0  # stays 0 when a signal ends the wait
     with _signals_end_quietly():
-        uvicorn.run(
-            factory, factory=True, workers=settings.http_workers,
-            host=settings.http_host, port=settings.http_port, log_config=None,
-            log_level=settings.log_level.lower(), access_log=False, server_header=False,
-            lifespan="on", timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-        )
+        for process in processes:
+            process.start()
+        try:
+            status = _wait_for_first_exit(processes)
+        finally:
+            _stop_all(processes, settings.shutdown_grace_seconds + 5)
+    if status:
+        sys.exit(status)
+
+
+def _serve_http(factory: Callable[[], FastAPI], settings: ServiceSettings, parent: int) -> None:
+    _die_with_parent(parent)
+    app = _app_in_role(factory, ProcessRole.HTTP, settings)
+    listener = socket.socket(socket.AF_INET6 if ":" in settings.http_host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((settings.http_host, settings.http_port))
+    with _signals_end_quietly():
+        uvicorn.Server(_config(app, settings)).run(sockets=[listener])
+
+
+def _work_in_background(
+    factory: Callable[[], FastAPI], settings: ServiceSettings, parent: int
+) -> None:
+    _die_with_parent(parent)
+    app = _app_in_role(factory, ProcessRole.BACKGROUND, settings)
+    sys.exit(asyncio.run(_background(app)))
+
+
+async def _background(app: FastAPI) -> int:
+    """Run the app's lifespan (so its background workers) until a signal or a crash."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    group: WorkerGroup = app.state.background
+    async with app.router.lifespan_context(app):
+        signalled = asyncio.create_task(stop.wait())
+        crashed = asyncio.create_task(group.until_crash())
+        await asyncio.wait({signalled, crashed}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (signalled, crashed):
+            task.cancel()
+    if group.crashed():
+        _log.error("a background worker crashed: the background process ends",
+                   extra={"workers": sorted(group.crashed())})
+        return 1
+    return 0
+
+
+def _app_in_role(
+    factory: Callable[[], FastAPI], role: ProcessRole, settings: ServiceSettings
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+    app = factory()
+    if not isinstance(app, ServiceApp):
+        raise TypeError("serve_processes needs an app made by create_app")
+    app.process_role = role
+    return app
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _wait_for_first_exit(processes: Sequence[BaseProcess]) -> int:
+    """Block until one process ends; its exit status (0 after a graceful stop)."""
+    multiprocessing.connection.wait([process.sentinel for process in processes])
+    ended = next(process for process in processes if not process.is_alive())
+    return ended.exitcode or 0
+
+
+def _stop_all(processes: Sequence[BaseProcess], grace_seconds: float) -> None:
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + grace_seconds
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
@@ -38,7 +158,12 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
     A failed startup exits with uvicorn's status 3.
     """
     configure_logging(settings.service_name, settings.log_level)
-    config = uvicorn.Config(
+    with _signals_end_quietly():
+        uvicorn.Server(_config(app, settings)).run()
+
+
+def _config(app: FastAPI, settings: ServiceSettings) -> uvicorn.Config:
+    return uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port,
@@ -49,8 +174,6 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         lifespan="on",
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
-    with _signals_end_quietly():
-        uvicorn.Server(config).run()
 
 
 class _StopSignalError(Exception):

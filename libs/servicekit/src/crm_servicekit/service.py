@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -69,23 +69,20 @@ def run_service(definition: ServiceDefinition, argv: Sequence[str] | None = None
               f"{settings.db_schema}: {', '.join(applied) or 'none pending'}", file=sys.stderr)
         return 0
     if settings.http_workers > 1:
-        os.environ[_DEFINITION_VARIABLE] = f"crm_{definition.name}.bootstrap:SERVICE"
-        serve_processes("crm_servicekit.service:app_from_environment", settings)
+        serve_processes(partial(app_of, f"crm_{definition.name}.bootstrap:SERVICE"), settings)
     else:
         serve(definition.build_app(settings), settings)
     return 0
 
 
-_DEFINITION_VARIABLE = "CRM_SERVICE_DEFINITION"
-
-
-def app_from_environment() -> FastAPI:
-    """The app of the service named by ``CRM_SERVICE_DEFINITION`` (``module:attribute``),
-    for uvicorn's worker processes, which import the app rather than receive it."""
-    module_name, _, attribute = os.environ[_DEFINITION_VARIABLE].partition(":")
+def app_of(definition_path: str) -> FastAPI:
+    """The app of the service whose definition is at ``definition_path``
+    (``module:attribute``), built with settings from the environment: how each HTTP
+    worker process, which cannot receive an app, builds its own."""
+    module_name, _, attribute = definition_path.partition(":")
     definition = getattr(importlib.import_module(module_name), attribute)
     if not isinstance(definition, ServiceDefinition):
-        raise TypeError(f"{os.environ[_DEFINITION_VARIABLE]} is not a ServiceDefinition")
+        raise TypeError(f"{definition_path} is not a ServiceDefinition")
     settings = definition.load_settings()
     configure_logging(settings.service_name, settings.log_level)
     return definition.build_app(settings)

@@ -32,6 +32,7 @@ class WorkerGroup:
         self._workers = tuple(workers)
         self._tasks: list[asyncio.Task[None]] = []
         self._crashed: dict[str, BaseException] = {}
+        self._crash = asyncio.Event()
 
     def start(self, ctx: ServiceContext) -> None:
         """Start every worker as a task of the running loop."""
@@ -52,6 +53,10 @@ class WorkerGroup:
         """Workers that ended with an exception, by name."""
         return dict(self._crashed)
 
+    async def until_crash(self) -> None:
+        """Return once a worker has crashed."""
+        await self._crash.wait()
+
     def _on_done(self, task: asyncio.Task[None]) -> None:
         name = task.get_name().removeprefix("worker:")
         if task.cancelled():
@@ -61,6 +66,7 @@ class WorkerGroup:
             _log.info("worker %s finished", name, extra={"worker": name})
             return
         self._crashed[name] = error
+        self._crash.set()
         _log.error("worker %s crashed", name, exc_info=error, extra={"worker": name})
 
 

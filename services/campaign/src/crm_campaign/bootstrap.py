@@ -14,7 +14,7 @@ __all__ = ["SERVICE", "build_app"]
 
 def build_app(settings: ServiceSettings) -> FastAPI:
     """The campaign service's app: its routes, and the workers it runs."""
-    return create_app(settings, workers=[outbox_relay])
+    return create_app(settings, background=[outbox_relay])
 
 
 SERVICE = ServiceDefinition(name="campaign", settings_type=CampaignSettings, build_app=build_app)

@@ -26,7 +26,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     return create_app(
         settings,
         routers=[customer_router(settings.lookup_phone_region)],
-        workers=[
+        background=[
             consumer_worker([settings.profiles_topic], settings.view_consumer_group,
                             batch_handler=projection),
             outbox_relay,

@@ -30,7 +30,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     return create_app(
         settings,
         routers=[profile_router(), erasure_router(Eraser(token_key)), split_router(settings)],
-        workers=[
+        background=[
             consumer_worker([settings.touchpoints_topic], settings.identity_consumer_group,
                             batch_handler=resolver),
             outbox_relay,

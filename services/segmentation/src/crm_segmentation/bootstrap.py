@@ -14,7 +14,7 @@ __all__ = ["SERVICE", "build_app"]
 
 def build_app(settings: ServiceSettings) -> FastAPI:
     """The segmentation service's app: its routes, and the workers it runs."""
-    return create_app(settings, workers=[outbox_relay])
+    return create_app(settings, background=[outbox_relay])
 
 
 SERVICE = ServiceDefinition(

@@ -30,8 +30,8 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     return create_app(
         settings,
         routers=[touchpoint_router(ingestion, limiter)],
-        workers=[
-            ingestion.run,
+        workers=[ingestion.run],
+        background=[
             outbox_relay,
             consumer_worker([settings.profiles_topic], settings.erasure_consumer_group,
                             batch_handler=TouchpointErasure()),
