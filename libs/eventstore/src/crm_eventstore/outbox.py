@@ -69,7 +69,7 @@ class Outbox:
     async def fetch(self, limit: int) -> list[PendingEvent]:
         """The oldest ``limit`` entries, in the order they were enqueued."""
         rows = await self.connection.execute(_FETCH, {"limit": limit})
-        return [PendingEvent(row.outbox_id, _recorded(row)) for row in rows]
+        return [PendingEvent(row[0], _recorded(row[1:])) for row in rows]
 
     async def acknowledge(self, outbox_ids: Sequence[int]) -> None:
         """Remove published entries and count them per topic, atomically."""
