@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from crm_touchpoint.domain import (
     touchpoint_from_proto,
     validate_touchpoint,
 )
+from crm_touchpoint.domain.fields import is_plain_http_url, is_usable_url
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -210,3 +212,39 @@ def test_every_accepted_touchpoint_round_trips_through_the_wire(raw: dict[str, A
     shown = touchpoint_from_proto(touchpoint.to_proto(received_at=NOW, source_key_id="k"))
 
     assert {key: shown[key] for key in touchpoint.to_json()} == touchpoint.to_json()
+
+
+# --- the plain-URL fast path never accepts what the general rule refuses -----------------
+
+_URLISH = st.text(alphabet=st.sampled_from(list("htps:/[]@.-_?#%=&+ \t\n\u00a0\u2028aZ09")),
+                  max_size=40)
+_PLAIN_SHAPED = st.builds(
+    lambda scheme, host, port, rest: f"{scheme}://{host}{port}{rest}",
+    st.sampled_from(["http", "https", "HTTP", "ftp"]),
+    st.text(alphabet=st.sampled_from(list("ab09.-_@[]:")), max_size=12),
+    st.sampled_from(["", ":", ":80", ":x"]),
+    st.text(max_size=20).map(lambda tail: "/" + tail),
+)
+
+
+@settings(max_examples=500)
+@given(st.one_of(_URLISH, _PLAIN_SHAPED, st.text(max_size=40)))
+def test_the_plain_url_fast_path_accepts_only_what_urlsplit_accepts(text: str) -> None:
+    if is_plain_http_url(text):
+        assert is_usable_url(text, schemes=frozenset({"http", "https"}))
+        assert is_usable_url(text, schemes=None)
+
+
+@pytest.mark.parametrize("url", [
+    "https://shop.example.com/p/1?x=1#top", "http://localhost:8080", "https://a-b.c/",
+])
+def test_plain_urls_take_the_fast_path(url: str) -> None:
+    assert is_plain_http_url(url)
+
+
+@pytest.mark.parametrize("url", [
+    "https://user@shop.example.com/", "HTTPS://shop.example.com/", "https://[::1]/",
+    "https://shop.example.com/a b", "https:///path", "ftp://shop.example.com/",
+])
+def test_other_urls_are_left_to_the_general_rule(url: str) -> None:
+    assert not is_plain_http_url(url)

@@ -249,14 +249,32 @@ FreeText = Annotated[
 # --- urls -----------------------------------------------------------------------------
 
 
-def _url(text: str, *, schemes: frozenset[str] | None) -> str:
+# Plain http(s) URLs, most of what arrives: a host of letters, digits, dots and dashes, an
+# optional port, then anything but whitespace. Every text this matches, urlsplit accepts
+# too (a property test holds them to that); the rest take the general path below.
+_PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:[/?#]\S*)?")
+_WHITESPACE = re.compile(r"\s")
+
+
+def is_plain_http_url(text: str) -> bool:
+    """Whether ``text`` is an http(s) URL of the plain shape the fast path accepts."""
+    return _PLAIN_HTTP_URL.fullmatch(text) is not None
+
+
+def is_usable_url(text: str, *, schemes: frozenset[str] | None) -> bool:
+    """Whether ``text`` is an absolute URL with a host (and, if given, one of ``schemes``)
+    and no whitespace: the general rule, by ``urlsplit``."""
     try:
         parts = urlsplit(text)
         usable = bool(parts.hostname) and (parts.scheme in schemes if schemes else
                                            bool(parts.scheme))
     except ValueError:  # e.g. an unclosed "[" of an IPv6 host
-        usable = False
-    if not usable or any(char.isspace() for char in text):
+        return False
+    return usable and _WHITESPACE.search(text) is None
+
+
+def _url(text: str, *, schemes: frozenset[str] | None) -> str:
+    if not (is_plain_http_url(text) or is_usable_url(text, schemes=schemes)):
         kind = "http(s)" if schemes else "absolute"
         raise _error("url", f"must be an {kind} URL such as https://shop.example.com/cart")
     return text
