@@ -2,10 +2,14 @@ import uuid
 from collections import defaultdict
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crm_devstack.testing import create_topic, read_topic
 from crm_messaging.envelopes import OutboundRecord
-from crm_messaging.publishing import publish_all
+from crm_messaging.publishing import key_partition, murmur2, publish_all
 
 
 async def test_batches_land_where_send_would_put_each_key_in_order(
@@ -32,3 +36,13 @@ async def test_batches_land_where_send_would_put_each_key_in_order(
     assert {k: p.pop() for k, p in partitions.items() if len(p) == 1} == reference
     assert all(ids == sorted(ids) for ids in order.values())
     assert len({p for ps in partitions.values() for p in ps} | set(reference.values())) > 1
+
+
+@settings(max_examples=1_000)
+@given(st.binary(max_size=80), st.integers(min_value=1, max_value=64))
+def test_keys_go_to_the_partition_kafkas_default_partitioner_chooses(
+    key: bytes, partitions: int,
+) -> None:
+    every = list(range(partitions))
+    assert every[key_partition(key, partitions)] == DefaultPartitioner()(key, every, every)
+    assert murmur2(key) == aiokafka_murmur2(key) & 0xFFFFFFFF
