@@ -3,7 +3,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -214,3 +214,48 @@ async def scalar(engine: AsyncEngine, sql: str) -> int:
 
 async def _count_at_least(engine: AsyncEngine, count: int) -> bool:
     return await scalar(engine, "SELECT count(*) FROM applied") >= count
+
+
+async def test_one_poll_of_several_partitions_is_applied_in_one_transaction_in_partition_order(
+    store: EventStore, producer: AIOKafkaProducer, kafka_bootstrap: str, topic: str,
+) -> None:
+    for n in range(90):
+        await producer.send(topic, envelope_bytes(f"m{n}"), key=f"k{n}".encode())
+    await producer.flush()
+    chunks: list[list[tuple[int, int]]] = []
+
+    async def note_chunk(messages: list[InboundMessage], uow: UnitOfWork) -> None:
+        chunks.append([(m.partition, m.offset) for m in messages])
+
+    consumer = Consumer(
+        bootstrap_servers=kafka_bootstrap, group_id="chunks", topics=[topic],
+        batch_handler=note_chunk, store=store, producer=producer,
+        settings=ConsumerSettings(poll_timeout_ms=100))
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: sum(len(c) for c in chunks) >= 90)
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, 15)
+
+    assert any(len({p for p, _ in chunk}) > 1 for chunk in chunks), chunks
+    seen = [position for chunk in chunks for position in chunk]
+    for partition in {p for p, _ in seen}:
+        offsets = [o for p, o in seen if p == partition]
+        assert offsets == sorted(offsets) == list(range(len(offsets)))
+    ends = await _committed(kafka_bootstrap, "chunks", topic)
+    assert ends == {p: len([o for q, o in seen if q == p]) for p in ends}
+
+
+async def _committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                              enable_auto_commit=False)
+    await reader.start()
+    try:
+        partitions = reader.partitions_for_topic(topic) or set()
+        if not partitions:
+            await reader.topics()
+            partitions = reader.partitions_for_topic(topic) or set()
+        return {p: await reader.committed(TopicPartition(topic, p)) or 0 for p in partitions}
+    finally:
+        await reader.stop()
