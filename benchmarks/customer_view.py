@@ -7,7 +7,9 @@ connections. Targets (issue 5): freshness p99 < 500 ms at 1,000 events/s; lookup
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import re
 import time
 import uuid
 from urllib.parse import quote
@@ -16,7 +18,7 @@ import httpx
 from sqlalchemy import text
 
 from benchmarks.harness import Measurement, Report, Stack
-from benchmarks.loadgen import fixed_rate, get_request_bytes
+from benchmarks.loadgen import fixed_rate, get_request_bytes, request_bytes
 from crm_customer_view.app.rebuild import rebuild
 from crm_customer_view.settings import CustomerViewSettings
 from crm_devstack.testing import core_pipeline, eventually
@@ -25,7 +27,7 @@ from crm_eventstore import create_engine
 KEY = "crm_benchView_" + "b" * 40
 # The issue asks for 1,000 events/s; identity resolution sustains about 560/s today, so
 # freshness is measured at a rate the pipeline keeps up with (see the profile figures).
-RATE = 200
+RATE = int(__import__('os').environ.get('BENCH_FRESHNESS_RATE', '200'))
 SECONDS = 10
 LOOKUP_RATE = 500.0
 LOOKUP_SECONDS = 10.0
@@ -48,11 +50,12 @@ async def run(stack: Stack, report: Report) -> None:
     async with core_pipeline(stack.database_url, stack.bootstrap_servers, KEY,
                              extra_env=workers) as services:
         run_id = uuid.uuid4().hex[:6]
-        accepted = await _post_steadily(services["touchpoint"].url, run_id)
         schema = services["customer_view"].env["DB_SCHEMA"]
         engine = create_engine(stack.database_url, schema)
         try:
-            await eventually(lambda: _visible(engine, len(accepted)), within=300)
+            await _warm_up(services["touchpoint"].port, engine)
+            accepted = await _post_steadily(services["touchpoint"].port, run_id)
+            await eventually(lambda: _visible(engine, len(accepted) + 10), within=300)
             lags = await _freshness(engine, accepted)
         finally:
             await engine.dispose()
@@ -78,26 +81,32 @@ async def run(stack: Stack, report: Report) -> None:
                                note="target >= 10,000"))
 
 
-async def _post_steadily(url: str, run_id: str) -> dict[str, float]:
+async def _warm_up(port: int, engine: object) -> None:
+    """A few events through the whole path first: on a fresh broker each consumer's
+    first group join takes seconds, which is start-up, not freshness."""
+    warm = await _post_steadily(port, "warm", count=10)
+    await eventually(lambda: _visible(engine, len(warm)), within=60)
+
+
+async def _post_steadily(port: int, run_id: str, count: int = RATE * SECONDS) -> dict[str, float]:
+    """Post ``count`` events at RATE/s; when each person's event was accepted (202)."""
     accepted: dict[str, float] = {}
-    auth = {"Authorization": f"Bearer {KEY}"}
-    start = time.time()
-    limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60, pool=None), limits=limits) as client:
+    numbers = iter(range(count))
 
-        async def one(n: int) -> None:
-            reply = await client.post(f"{url}/v1/touchpoints", json=_event(n, run_id), headers=auth)
-            if reply.status_code == 202:
-                accepted[f"v{run_id}.{n}@example.com"] = time.time()
+    def make() -> bytes:
+        return request_bytes("/v1/touchpoints", json.dumps(_event(next(numbers), run_id)).encode(),
+                             KEY)
 
-        tasks = []
-        for n in range(RATE * SECONDS):
-            delay = start + n / RATE - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(n)))
-        await asyncio.gather(*tasks)
+    def note(request: bytes, status: int) -> None:
+        if status == 202:
+            accepted[_EMAIL.search(request).group(1).decode()] = time.time()  # type: ignore[union-attr]
+
+    await fixed_rate(port, make, rate=RATE, seconds=count / RATE, connections=32,
+                     on_answer=note)
     return accepted
+
+
+_EMAIL = re.compile(rb'"email": ?"([^"]+)"')
 
 
 async def _visible(engine: object, count: int) -> bool:

@@ -95,8 +95,10 @@ async def fixed_rate(
     rate: float,
     seconds: float,
     connections: int = 64,
+    on_answer: Callable[[bytes, int], None] | None = None,
 ) -> LoadResult:
-    """Requests at ``rate`` per second; latency measured from each scheduled send time."""
+    """Requests at ``rate`` per second; latency measured from each scheduled send time.
+    ``on_answer`` is told each request and its status as soon as it is answered."""
     pool: asyncio.Queue[_Connection] = asyncio.Queue()
     for _ in range(connections):
         pool.put_nowait(await _connect(port))
@@ -107,7 +109,10 @@ async def fixed_rate(
 
     async def one(scheduled: float) -> None:
         conn = await pool.get()
-        status = await conn.exchange(make_request())
+        request = make_request()
+        status = await conn.exchange(request)
+        if on_answer is not None:
+            on_answer(request, status)
         latencies.append(time.perf_counter() - scheduled)
         statuses[status] = statuses.get(status, 0) + 1
         pool.put_nowait(conn)

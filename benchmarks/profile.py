@@ -102,6 +102,8 @@ async def run(stack: Stack, report: Report) -> None:
             "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
             "TOUCHPOINTS_TOPIC": topic,
             "IDENTITY_CONSUMER_GROUP": "bench.identity",
+            # Resolution and publishing on two cores, as docs/reliability.md advises.
+            "BACKGROUND_PROCESSES": "2",
         },
         free_port(),
     )

@@ -43,15 +43,23 @@ DEMO_MODULE = textwrap.dedent("""
 
     async def consumer(ctx):
         logging.getLogger("demo").info("consumer in %s", os.getpid())
+        if os.environ.get("DEMO_MARKS"):
+            open(os.path.join(os.environ["DEMO_MARKS"], "consumer"), "w").close()
         if os.environ.get("DEMO_CRASH"):
             await asyncio.sleep(0.5)
             raise RuntimeError("consumer broke")
         await asyncio.Event().wait()
 
+    async def relay(ctx):
+        logging.getLogger("demo").info("relay in %s", os.getpid())
+        if os.environ.get("DEMO_MARKS"):  # for a test that cannot read the log yet
+            open(os.path.join(os.environ["DEMO_MARKS"], "relay"), "w").close()
+        await asyncio.Event().wait()
+
     def build():
         settings = ServiceSettings(service_name="demo")
         return create_app(settings, routers=[router], workers=[request_helper],
-                          background=[consumer])
+                          background=[consumer, relay])
 """)
 
 MAIN = textwrap.dedent("""
@@ -135,8 +143,39 @@ def test_connections_spread_over_the_http_processes_and_background_work_runs_onc
     messages = [json.loads(line)["message"] for line in stdout.splitlines()]
     assert sorted(m for m in messages if m.startswith("request helper")) == sorted(
         f"request helper in {pid}" for pid in http_pids)
-    assert [m for m in messages if m.startswith("consumer")] == [
-        f"consumer in {background_pid}"]
+    assert [m for m in messages if m.startswith(("consumer", "relay"))] == [
+        f"consumer in {background_pid}", f"relay in {background_pid}"]
+
+
+def test_background_workers_share_the_background_processes(
+    demo: tuple[dict[str, str], int], tmp_path: Path,
+) -> None:
+    env, port = demo
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    process = _start({**env, "BACKGROUND_PROCESSES": "2", "DEMO_MARKS": str(marks)})
+    try:
+        http_pids = _wait_for_listeners(process, port, 2)
+        deadline = time.monotonic() + 40
+        while len(list(marks.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        background = _background_pids(process, http_pids)
+    finally:
+        stdout, stderr = _stop(process)
+
+    assert process.returncode == 0, stderr
+    messages = [json.loads(line)["message"] for line in stdout.splitlines()]
+    started = {m.split(" in ")[0]: int(m.split(" in ")[1]) for m in messages
+               if m.startswith(("consumer", "relay"))}
+    assert len([m for m in messages if m.startswith(("consumer", "relay"))]) == 2
+    assert set(started) == {"consumer", "relay"}
+    assert started["consumer"] != started["relay"]
+    assert set(started.values()) == background
+
+
+def _background_pids(process: subprocess.Popen[str], http_pids: set[int]) -> set[int]:
+    return {p.pid for p in psutil.Process(process.pid).children(recursive=True)
+            if "resource_tracker" not in " ".join(p.cmdline())} - http_pids
 
 
 def test_a_crashed_background_worker_stops_the_service_with_status_1(

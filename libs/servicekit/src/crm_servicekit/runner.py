@@ -33,12 +33,14 @@ _log = logging.getLogger("crm_servicekit.runner")
 
 
 def serve_processes(factory: Callable[[], FastAPI], settings: ServiceSettings) -> None:
-    """Serve with ``settings.http_workers`` HTTP processes and one background process,
-    each building its app with ``factory`` (a picklable zero-argument function).
+    """Serve with ``settings.http_workers`` HTTP processes and
+    ``settings.background_processes`` background ones, each building its app with
+    ``factory`` (a picklable zero-argument function).
 
     The HTTP processes run the app's request-path workers and serve; the background
-    process runs its background workers (relays, consumers) and serves nothing, so a
-    consumer's work never holds up a request. Each HTTP process binds the port with
+    processes run its background workers (relays, consumers), each its share, and serve
+    nothing, so a consumer's work never holds up a request, and a consumer and a relay
+    in two processes use two cores. Each HTTP process binds the port with
     ``SO_REUSEPORT``, so that the kernel spreads new connections evenly over them (with a
     single shared socket, as uvicorn's own workers use, whichever process wakes first
     takes them: under load one process served every connection while the other idled).
@@ -56,8 +58,11 @@ def serve_processes(factory: Callable[[], FastAPI], settings: ServiceSettings) -
                       name=f"{settings.service_name}-http-{n}")
         for n in range(settings.http_workers)
     ]
-    processes.append(spawn.Process(target=_work_in_background, args=(factory, settings, parent),
-                                   name=f"{settings.service_name}-background"))
+    processes += [
+        spawn.Process(target=_work_in_background, args=(factory, settings, parent, n),
+                      name=f"{settings.service_name}-background-{n}")
+        for n in range(settings.background_processes)
+    ]
     status = 0  # stays 0 when a signal ends the wait
     with _signals_end_quietly():
         for process in processes:
@@ -82,10 +87,11 @@ def _serve_http(factory: Callable[[], FastAPI], settings: ServiceSettings, paren
 
 
 def _work_in_background(
-    factory: Callable[[], FastAPI], settings: ServiceSettings, parent: int
+    factory: Callable[[], FastAPI], settings: ServiceSettings, parent: int, share: int
 ) -> None:
     _die_with_parent(parent)
     app = _app_in_role(factory, ProcessRole.BACKGROUND, settings)
+    app.state.background.keep_share(share, settings.background_processes)
     sys.exit(asyncio.run(_background(app)))
 
 

@@ -68,7 +68,7 @@ def run_service(definition: ServiceDefinition, argv: Sequence[str] | None = None
         print(f"{definition.name}: {len(applied)} migration(s) applied to schema "
               f"{settings.db_schema}: {', '.join(applied) or 'none pending'}", file=sys.stderr)
         return 0
-    if settings.http_workers > 1:
+    if settings.http_workers > 1 or settings.background_processes > 1:
         serve_processes(partial(app_of, f"crm_{definition.name}.bootstrap:SERVICE"), settings)
     else:
         serve(definition.build_app(settings), settings)

@@ -37,6 +37,10 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     http_workers: int = Field(
         default=1, ge=1, le=64, description="HTTP worker processes (each runs the workers too)")
+    background_processes: int = Field(
+        default=1, ge=1, le=16,
+        description="processes for the background workers (relays, consumers); each runs "
+                    "its share of them, in the order the service lists them")
 
     @field_validator("log_level")
     @classmethod

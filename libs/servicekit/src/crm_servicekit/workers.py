@@ -34,6 +34,11 @@ class WorkerGroup:
         self._crashed: dict[str, BaseException] = {}
         self._crash = asyncio.Event()
 
+    def keep_share(self, index: int, count: int) -> None:
+        """Keep only this process's share of the workers: every ``count``-th from
+        ``index`` (before :meth:`start`)."""
+        self._workers = self._workers[index::count]
+
     def start(self, ctx: ServiceContext) -> None:
         """Start every worker as a task of the running loop."""
         for worker in self._workers:
