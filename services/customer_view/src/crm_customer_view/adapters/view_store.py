@@ -4,6 +4,7 @@ records."""
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,12 @@ SELECT e.event_id, e.facts::text, e.envelope FROM view_events e
 WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k
                      WHERE k.key = ANY(CAST(:keys AS text[])))
 """)
+# The same, with the key each event was found under (an event under two keys: two rows).
+_LOAD_BY_KEY = text("""
+SELECT k.key, e.event_id, e.facts::text, e.envelope
+FROM view_event_keys k JOIN view_events e USING (event_id)
+WHERE k.key = ANY(CAST(:keys AS text[]))
+""")
 # The record and its lookup rows in one statement (one round trip). The identifiers the
 # record no longer has are deleted, the others inserted if missing: the two parts of a
 # statement see the same snapshot, so deleting everything and inserting again would
@@ -74,6 +81,37 @@ dropped AS (
 )
 INSERT INTO customer_identifiers (type, value, customer_id)
 SELECT type, value, :id FROM live
+ON CONFLICT DO NOTHING
+""")
+# Many records (each id once) and their lookup rows, as _SAVE_RECORD does for one.
+_UPSERT_RECORDS = text("""
+WITH saved AS (
+    INSERT INTO customer_records
+        (customer_id, survivor_id, record, masked, digest, version, last_event_at, updated_at)
+    SELECT id, survivor, CAST(record AS jsonb), CAST(masked AS jsonb), digest, version,
+           last_at, clock_timestamp()
+    FROM unnest(CAST(:ids AS text[]), CAST(:survivors AS text[]), CAST(:records AS text[]),
+                CAST(:masked AS text[]), CAST(:digests AS text[]),
+                CAST(:versions AS integer[]), CAST(:last_at AS timestamptz[]))
+         AS r(id, survivor, record, masked, digest, version, last_at)
+    ON CONFLICT (customer_id) DO UPDATE SET
+        survivor_id = EXCLUDED.survivor_id, record = EXCLUDED.record, masked = EXCLUDED.masked,
+        digest = EXCLUDED.digest, version = EXCLUDED.version,
+        last_event_at = EXCLUDED.last_event_at, updated_at = EXCLUDED.updated_at
+    WHERE customer_records.digest IS DISTINCT FROM EXCLUDED.digest
+       OR customer_records.survivor_id IS DISTINCT FROM EXCLUDED.survivor_id
+),
+live AS (
+    SELECT * FROM unnest(CAST(:types AS text[]), CAST(:values AS text[]),
+                         CAST(:owners AS text[])) AS i(type, value, customer_id)
+),
+dropped AS (
+    DELETE FROM customer_identifiers c WHERE c.customer_id = ANY(CAST(:ids AS text[]))
+    AND NOT EXISTS (SELECT 1 FROM live WHERE live.customer_id = c.customer_id
+                    AND live.type = c.type AND live.value = c.value)
+)
+INSERT INTO customer_identifiers (type, value, customer_id)
+SELECT type, value, customer_id FROM live
 ON CONFLICT DO NOTHING
 """)
 _SAVE_RECORDS = text("""
@@ -177,6 +215,17 @@ class ViewStore:
         rows = await self.connection.execute(_LOAD, {"keys": sorted(keys)})
         return [_stored_event(*row) for row in rows]
 
+    async def events_by_key(self, keys: Iterable[str]) -> dict[str, list[StoredEvent]]:
+        """The events filed under each of ``keys`` (each event decoded once)."""
+        rows = await self.connection.execute(_LOAD_BY_KEY, {"keys": sorted(keys)})
+        decoded: dict[str, StoredEvent] = {}
+        found: dict[str, list[StoredEvent]] = defaultdict(list)
+        for key, event_id, facts, envelope in rows:
+            if (event := decoded.get(event_id)) is None:
+                event = decoded[event_id] = _stored_event(event_id, facts, envelope)
+            found[key].append(event)
+        return found
+
     async def facts_under(self, keys: Iterable[str]) -> list[Fact]:
         """Every fact of the events filed under ``keys``."""
         return [fact for event in await self.events_under(keys) for fact in event.facts]
@@ -204,6 +253,19 @@ class ViewStore:
             "digest": digest(result), "version": result.freshness.version,
             "last_event_at": result.freshness.last_event_at,
             "types": [i.type for i in live], "values": [i.value for i in live]})
+
+    async def save_records(self, results: Sequence[CustomerRecord | Redirect]) -> None:
+        """:meth:`save_record` for many (each customer id at most once), in one statement."""
+        rows = [_row(result) for result in results]
+        if not rows:
+            return
+        names = ("ids", "survivors", "records", "masked", "digests", "versions", "last_at")
+        live = [(i.type, i.value, r.customer_id) for r in results
+                if isinstance(r, CustomerRecord) for i in r.identifiers if not i.shared]
+        await self.connection.execute(_UPSERT_RECORDS, {
+            **{name: [row[i] for row in rows] for i, name in enumerate(names)},
+            "types": [t for t, _, _ in live], "values": [v for _, v, _ in live],
+            "owners": [c for _, _, c in live]})
 
     async def insert_records(self, results: Sequence[CustomerRecord | Redirect]) -> None:
         """Insert many records at once into empty tables (a rebuild)."""
