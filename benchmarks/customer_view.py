@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import re
 import time
@@ -25,9 +26,10 @@ from crm_devstack.testing import core_pipeline, eventually
 from crm_eventstore import create_engine
 
 KEY = "crm_benchView_" + "b" * 40
-# The issue asks for 1,000 events/s; identity resolution sustains about 560/s today, so
-# freshness is measured at a rate the pipeline keeps up with (see the profile figures).
-RATE = int(__import__('os').environ.get('BENCH_FRESHNESS_RATE', '200'))
+# The issue asks for 1,000 events/s. The three services, Postgres and the broker on two
+# cores do not keep up with that yet (at 500/s: p50 3.2 s); measured at 200/s by default,
+# BENCH_FRESHNESS_RATE to try another rate.
+RATE = int(os.environ.get("BENCH_FRESHNESS_RATE", "200"))
 SECONDS = 10
 LOOKUP_RATE = 500.0
 LOOKUP_SECONDS = 10.0
@@ -46,7 +48,7 @@ def _event(n: int, run: str) -> dict[str, object]:
 
 async def run(stack: Stack, report: Report) -> None:
     print("customer view: freshness and lookups", flush=True)
-    workers = {"HTTP_WORKERS": "2"}
+    workers = {"HTTP_WORKERS": "2", "BACKGROUND_PROCESSES": "2"}
     async with core_pipeline(stack.database_url, stack.bootstrap_servers, KEY,
                              extra_env=workers) as services:
         run_id = uuid.uuid4().hex[:6]
