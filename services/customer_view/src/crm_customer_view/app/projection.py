@@ -98,8 +98,8 @@ class CustomerViewProjection:
             done.update(members)
         stored = await store.stored_forms(done)
         changes = [change for members, facts in plans for member in members
-                   if (change := record_change(stored.get(member),
-                                               record_of(member, facts, self.config)))]
+                   if (change := record_change(stored.get(member), record_of(
+                       member, facts, self.config))) is not None]
         await store.save_records([change.after for change in changes])
         return changes
 
