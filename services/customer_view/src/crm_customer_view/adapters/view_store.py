@@ -55,35 +55,10 @@ SELECT k.key, e.event_id, e.facts::text, e.envelope
 FROM view_event_keys k JOIN view_events e USING (event_id)
 WHERE k.key = ANY(CAST(:keys AS text[]))
 """)
-# The record and its lookup rows in one statement (one round trip). The identifiers the
-# record no longer has are deleted, the others inserted if missing: the two parts of a
-# statement see the same snapshot, so deleting everything and inserting again would
-# keep nothing of what both touch.
-_SAVE_RECORD = text("""
-WITH saved AS (
-    INSERT INTO customer_records
-        (customer_id, survivor_id, record, masked, digest, version, last_event_at, updated_at)
-    VALUES (:id, :survivor, CAST(:record AS jsonb), CAST(:masked AS jsonb), :digest, :version,
-            :last_event_at, clock_timestamp())
-    ON CONFLICT (customer_id) DO UPDATE SET
-        survivor_id = EXCLUDED.survivor_id, record = EXCLUDED.record, masked = EXCLUDED.masked,
-        digest = EXCLUDED.digest, version = EXCLUDED.version,
-        last_event_at = EXCLUDED.last_event_at, updated_at = EXCLUDED.updated_at
-    WHERE customer_records.digest IS DISTINCT FROM EXCLUDED.digest
-       OR customer_records.survivor_id IS DISTINCT FROM EXCLUDED.survivor_id
-),
-live AS (
-    SELECT * FROM unnest(CAST(:types AS text[]), CAST(:values AS text[])) AS i(type, value)
-),
-dropped AS (
-    DELETE FROM customer_identifiers c WHERE c.customer_id = :id
-    AND NOT EXISTS (SELECT 1 FROM live WHERE live.type = c.type AND live.value = c.value)
-)
-INSERT INTO customer_identifiers (type, value, customer_id)
-SELECT type, value, :id FROM live
-ON CONFLICT DO NOTHING
-""")
-# Many records (each id once) and their lookup rows, as _SAVE_RECORD does for one.
+# Records (each id once) and the identifiers they are found by, in one statement (one
+# round trip). The identifiers a record no longer has are deleted, the others inserted
+# if missing: the two parts of a statement see the same snapshot, so deleting everything
+# and inserting again would keep nothing of what both touch.
 _UPSERT_RECORDS = text("""
 WITH saved AS (
     INSERT INTO customer_records
@@ -236,26 +211,10 @@ class ViewStore:
         rows = await self.connection.execute(_STORED_FORMS, {"ids": sorted(customer_ids)})
         return {str(customer_id): json.loads(form) for customer_id, form in rows}
 
-    async def save_record(self, result: CustomerRecord | Redirect) -> None:
-        """Store the record (full and masked, with its digest) and the identifiers it is
-        found by, or where a merged-away id now lives (found by none)."""
-        if isinstance(result, Redirect):
-            await self.connection.execute(_SAVE_RECORD, {
-                "id": result.customer_id, "survivor": result.survivor_id, "record": None,
-                "masked": None, "digest": None, "version": 0, "last_event_at": None,
-                "types": [], "values": []})
-            return
-        live = [i for i in result.identifiers if not i.shared]
-        await self.connection.execute(_SAVE_RECORD, {
-            "id": result.customer_id, "survivor": None,
-            "record": json.dumps(stored_form(result)),
-            "masked": json.dumps(result.to_json(mask_pii=True)),
-            "digest": digest(result), "version": result.freshness.version,
-            "last_event_at": result.freshness.last_event_at,
-            "types": [i.type for i in live], "values": [i.value for i in live]})
-
     async def save_records(self, results: Sequence[CustomerRecord | Redirect]) -> None:
-        """:meth:`save_record` for many (each customer id at most once), in one statement."""
+        """Store each record (full and masked, with its digest) and the identifiers it is
+        found by, or where a merged-away id now lives (found by none); each customer id
+        at most once."""
         rows = [_row(result) for result in results]
         if not rows:
             return

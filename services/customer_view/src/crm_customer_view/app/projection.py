@@ -128,7 +128,7 @@ class CustomerViewProjection:
         for member in members:
             change = record_change(stored.get(member), record_of(member, facts, self.config))
             if change is not None:
-                await store.save_record(change.after)
+                await store.save_records([change.after])
                 changes.append(change)
         return changes
 
