@@ -92,3 +92,25 @@ async def test_relay_republishes_history_into_a_broker_that_lost_it(
 
     streams = sorted(decode_envelope(r.value).stream_id for r in records)
     assert streams == ["s-0"] * 5 + ["s-1"] * 5, "the fresh broker got the whole history"
+
+
+async def test_a_commit_wakes_the_idle_relay_at_once(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    # A fallback poll of a minute: only the outbox trigger's notification can publish
+    # the event within the test's wait.
+    relay = OutboxRelay(engine, producer, producer_name="test",
+                        bootstrap_servers=kafka_bootstrap, idle_interval=60.0)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.wait_for(relay.is_leader.wait(), 10)
+        await store.append("stream-1", [touchpoint_event(topic, "k1")])
+        await eventually(lambda: outbox_is_empty(engine), within=10)
+        await store.append("stream-2", [touchpoint_event(topic, "k2")])
+        records = await read_topic(kafka_bootstrap, topic, at_least=2)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert len(records) == 2

@@ -41,6 +41,7 @@ log = logging.getLogger("crm.relay")
 
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtext('crm-outbox-relay:' || current_schema()))")
 _UNLOCK = text("SELECT pg_advisory_unlock(hashtext('crm-outbox-relay:' || current_schema()))")
+_CHANNEL = text("SELECT outbox_channel()")
 
 
 class OutboxRelay:
@@ -54,7 +55,7 @@ class OutboxRelay:
         producer_name: str,
         bootstrap_servers: str,
         batch_size: int = 1_000,
-        idle_interval: float = 0.01,
+        idle_interval: float = 1.0,
         broker_check_interval: float = 30.0,
     ) -> None:
         self.engine = engine
@@ -65,6 +66,7 @@ class OutboxRelay:
         self.idle_interval = idle_interval
         self.broker_check_interval = broker_check_interval
         self.is_leader = asyncio.Event()
+        self._woken = asyncio.Event()
 
     async def run(self) -> None:
         """Publish until cancelled, recovering from broker and database errors."""
@@ -84,14 +86,23 @@ class OutboxRelay:
                 await connection.commit()
                 await asyncio.sleep(1.0)
                 return
+            channel = str((await connection.execute(_CHANNEL)).scalar_one())
             await connection.commit()
+            raw = (await connection.get_raw_connection()).driver_connection
+            await raw.add_listener(channel, self._wake)
             try:
                 self.is_leader.set()
                 log.info("outbox relay is leader", extra={"producer": self.producer_name})
                 await self._publish_forever(Outbox(connection))
             finally:
                 self.is_leader.clear()
+                with contextlib.suppress(Exception):  # the connection may be gone
+                    await raw.remove_listener(channel, self._wake)
                 await _release(connection)
+
+    def _wake(self, *_: object) -> None:
+        """A commit queued events (the outbox trigger's notification)."""
+        self._woken.set()
 
     async def _publish_forever(self, outbox: Outbox) -> None:
         next_check = 0.0
@@ -100,9 +111,13 @@ class OutboxRelay:
                 await self.republish_lost_topics(outbox)
                 OUTBOX_PENDING.labels(self.producer_name).set(await outbox.pending())
                 next_check = time.monotonic() + self.broker_check_interval
+            # Cleared before the fetch: a commit after it wakes the wait below.
+            self._woken.clear()
             if not await self.publish_batch(outbox):
                 OUTBOX_PENDING.labels(self.producer_name).set(0)
-                await asyncio.sleep(self.idle_interval)
+                # Woken by the outbox trigger; the interval only bounds a lost wake-up.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), self.idle_interval)
 
     async def publish_batch(self, outbox: Outbox) -> int:
         """Publish the oldest outbox entries; return how many were published."""
