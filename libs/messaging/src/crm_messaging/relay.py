@@ -89,6 +89,7 @@ class OutboxRelay:
             channel = str((await connection.execute(_CHANNEL)).scalar_one())
             await connection.commit()
             raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None  # an open connection of the asyncpg dialect
             await raw.add_listener(channel, self._wake)
             try:
                 self.is_leader.set()
