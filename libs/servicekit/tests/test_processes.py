@@ -110,6 +110,11 @@ def _wait_for_listeners(process: subprocess.Popen[str], port: int, count: int) -
     raise AssertionError("the HTTP processes did not come up")
 
 
+def _background_pids(process: subprocess.Popen[str], http_pids: set[int]) -> set[int]:
+    return {p.pid for p in psutil.Process(process.pid).children(recursive=True)
+            if "resource_tracker" not in " ".join(p.cmdline())} - http_pids
+
+
 def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -132,14 +137,13 @@ def test_connections_spread_over_the_http_processes_and_background_work_runs_onc
         for _ in range(24):  # a new connection each time: the kernel picks a listener
             with httpx.Client() as client:
                 answered_by.add(client.get(f"http://127.0.0.1:{port}/pid").json()["pid"])
-        children = {p.pid for p in psutil.Process(process.pid).children(recursive=True)
-                    if "resource_tracker" not in " ".join(p.cmdline())}
+        background = _background_pids(process, http_pids)
     finally:
         stdout, stderr = _stop(process)
 
     assert process.returncode == 0, stderr
     assert answered_by == http_pids  # both HTTP processes took connections
-    [background_pid] = children - http_pids
+    [background_pid] = background
     messages = [json.loads(line)["message"] for line in stdout.splitlines()]
     assert sorted(m for m in messages if m.startswith("request helper")) == sorted(
         f"request helper in {pid}" for pid in http_pids)
@@ -172,10 +176,6 @@ def test_background_workers_share_the_background_processes(
     assert started["consumer"] != started["relay"]
     assert set(started.values()) == background
 
-
-def _background_pids(process: subprocess.Popen[str], http_pids: set[int]) -> set[int]:
-    return {p.pid for p in psutil.Process(process.pid).children(recursive=True)
-            if "resource_tracker" not in " ".join(p.cmdline())} - http_pids
 
 
 def test_a_crashed_background_worker_stops_the_service_with_status_1(
