@@ -8,7 +8,8 @@
 # each role's password is set again from its variable (that is how to rotate one).
 set -euo pipefail
 
-SERVICES="touchpoint profile segmentation campaign customer_view"
+# The key vault is no service, but it gets its database and role the same way.
+SERVICES="touchpoint profile segmentation campaign customer_view vault"
 
 for service in $SERVICES; do
   variable="$(echo "$service" | tr '[:lower:]' '[:upper:]')_DB_PASSWORD"

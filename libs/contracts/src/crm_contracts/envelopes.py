@@ -50,9 +50,13 @@ def decode_envelope(data: bytes) -> Envelope:
 def unpack_payload(envelope: Envelope) -> Message:
     """The envelope's payload as its catalogued message type.
 
-    Raises :class:`UnknownEventType` or :class:`MalformedMessage`.
+    Raises :class:`UnknownEventType` or :class:`MalformedMessage` (also for a payload
+    still sealed: a consumer opens it with the key vault first).
     """
     cls = message_class(envelope.event_type)
+    if envelope.sealed_by:
+        raise MalformedMessage(envelope.event_type, f"payload of event {envelope.event_id} is "
+                               f"sealed by key {envelope.sealed_by!r}: open it first")
     try:
         return cls.FromString(envelope.payload)
     except DecodeError as error:

@@ -14,10 +14,22 @@ from google.protobuf.struct_pb2 import Struct
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 
-__all__ = ["IMPERSONAL_GENERIC_FIELDS", "touchpoint_without_pii"]
+__all__ = [
+    "IMPERSONAL_GENERIC_FIELDS", "customer_key_id", "touchpoint_key_id", "touchpoint_without_pii",
+]
 
 IMPERSONAL_GENERIC_FIELDS = frozenset({"category", "complaint_event_id"})
 """Generic properties that say nothing about the person (they close complaints)."""
+
+
+def touchpoint_key_id(event_id: str) -> str:
+    """The key vault's id of the data key that seals one touchpoint on the topics."""
+    return f"touchpoint:{event_id}"
+
+
+def customer_key_id(customer_id: str) -> str:
+    """The key vault's id of the data key that seals a customer's profile events."""
+    return f"customer:{customer_id}"
 
 
 def touchpoint_without_pii(touchpoint: TouchpointRecorded) -> TouchpointRecorded:

@@ -26,6 +26,7 @@ from crm_devstack.postgres import EmbeddedPostgres
 
 if TYPE_CHECKING:
     from crm_eventstore import EventStore
+    from crm_messaging import KeyVault
 
 
 def _use_containers() -> bool:
@@ -97,6 +98,18 @@ async def engine(postgres_url: str, schema_name: str) -> AsyncIterator[AsyncEngi
     engine = create_engine(postgres_url, schema_name, pool_size=25)
     await migrate(engine, schema_name, [EVENT_STORE_MIGRATIONS, INBOX_MIGRATIONS])
     yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def vault(postgres_url: str) -> AsyncIterator[KeyVault]:
+    """The key vault (schema ``vault``, shared by the session as by services)."""
+    from crm_eventstore import create_engine, migrate
+    from crm_messaging import VAULT_MIGRATIONS, KeyVault
+
+    engine = create_engine(postgres_url, "vault", pool_size=2)
+    await migrate(engine, "vault", [VAULT_MIGRATIONS])
+    yield KeyVault(engine)
     await engine.dispose()
 
 

@@ -21,14 +21,22 @@ import psutil
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from fastapi import FastAPI
+from google.protobuf.message import Message
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.common.v1.envelope_pb2 import Envelope
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
-from crm_contracts import encode_envelope, pack_payload, to_timestamp
+from crm_contracts import (
+    decode_envelope,
+    encode_envelope,
+    pack_payload,
+    to_timestamp,
+    unpack_payload,
+)
 from crm_devstack.ports import free_port as _free_port
 from crm_eventstore import NewEvent
+from crm_messaging import KeyVault
 from crm_messaging.topics import dead_letter_topic
 
 __all__ = [
@@ -45,6 +53,7 @@ __all__ = [
     "service_client",
     "tables_quoting",
     "touchpoint_event",
+    "unpacked",
 ]
 
 OCCURRED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -90,6 +99,13 @@ async def _read_once(bootstrap: str, topic: str) -> list[ConsumerRecord]:
         return records
     finally:
         await consumer.stop()
+
+
+async def unpacked(records: Iterable[ConsumerRecord], vault: KeyVault) -> list[Message | None]:
+    """The payload of each record, opened with the key vault if sealed; ``None`` for one
+    whose key was destroyed (its person was erased)."""
+    envelopes = await vault.open([decode_envelope(r.value) for r in records])
+    return [None if e is None else unpack_payload(e) for e in envelopes]
 
 
 def _connections(process: psutil.Process) -> list[Any]:

@@ -8,6 +8,10 @@ finds its id in the inbox and changes nothing. If a chunk fails, its messages ar
 applied one by one: transient errors are retried with backoff a bounded number
 of times; a message that cannot be processed goes to ``<topic>.dlq`` with the
 reason and its origin in headers, and the consumer moves on.
+
+Given a key vault, the kit opens sealed payloads (``crm_messaging.sealing``) before
+handlers see them, with one vault query per chunk. A message whose key was destroyed
+belongs to an erased person: it is skipped (counted as ``erased``), never applied.
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ from crm_eventstore import EventStore, UnitOfWork
 from crm_messaging.errors import DeadLetter, RetryLater
 from crm_messaging.inbox import claim
 from crm_messaging.metrics import CONSUMER_LAG, CONSUMER_MESSAGES
+from crm_messaging.sealing import BrokenSeal, KeyDestroyed, open_envelope
 from crm_messaging.topics import dead_letter_topic
 from crm_messaging.tracing import TraceContext, from_headers, use_trace
+from crm_messaging.vault import KeyVault
 
 __all__ = ["BatchHandler", "Consumer", "ConsumerSettings", "Handler", "InboundMessage"]
 
@@ -104,6 +110,7 @@ class Consumer:
         producer: AIOKafkaProducer,
         settings: ConsumerSettings | None = None,
         client_id: str | None = None,
+        vault: KeyVault | None = None,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler and batch_handler")
@@ -114,6 +121,7 @@ class Consumer:
         self.store = store
         self.producer = producer
         self.settings = settings or ConsumerSettings()
+        self.vault = vault
         self._chunk_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._committed: dict[TopicPartition, int] = {}
@@ -164,18 +172,54 @@ class Consumer:
                 await self._commit(_next_offsets(records))
 
     async def _apply_chunk(self, records: list[ConsumerRecord]) -> None:
-        messages = [_decode(record) for record in records]
-        if all(isinstance(m, InboundMessage) for m in messages):
+        opened = await self._open_sealed([_decode(record) for record in records])
+        pairs: list[tuple[ConsumerRecord, InboundMessage | str]] = []
+        for record, message in zip(records, opened, strict=True):
+            if isinstance(message, _Erased):
+                CONSUMER_MESSAGES.labels(self.group_id, record.topic, "erased").inc()
+            else:
+                pairs.append((record, message))
+        messages = [m for _, m in pairs if isinstance(m, InboundMessage)]
+        if not pairs:
+            return
+        if len(messages) == len(pairs):
             try:
-                await self._apply_together([m for m in messages if isinstance(m, InboundMessage)])
+                await self._apply_together(messages)
                 return
             except Exception:
                 log.debug("chunk failed; applying its messages one by one", exc_info=True)
-        for record, message in zip(records, messages, strict=True):
+        for record, message in pairs:
             if isinstance(message, InboundMessage):
                 await self._apply_alone(record, message)
             else:
                 await self._dead_letter(record, message)
+
+    async def _open_sealed(
+        self, messages: list[InboundMessage | str]
+    ) -> list[InboundMessage | str | _Erased]:
+        """Open the sealed payloads among ``messages`` in place: what cannot be opened
+        becomes the reason (dead-lettered), or ``_ERASED`` if its key was destroyed."""
+        key_ids = {m.envelope.sealed_by for m in messages
+                   if isinstance(m, InboundMessage) and m.envelope.sealed_by}
+        if not key_ids or self.vault is None:
+            return list(messages)
+        secrets = await self._vault_secrets(self.vault, key_ids)
+        return [_opened(m, secrets) if isinstance(m, InboundMessage) else m
+                for m in messages]
+
+    async def _vault_secrets(self, vault: KeyVault,
+                             key_ids: set[str]) -> dict[str, bytes | None]:
+        delay = self.settings.backoff_initial
+        for attempt in range(1, self.settings.max_attempts + 1):
+            try:
+                return await vault.secrets(key_ids)
+            except Exception as exc:
+                if not _is_transient(exc) or attempt == self.settings.max_attempts:
+                    raise
+                log.warning("key vault unavailable (attempt %d): %s", attempt, _reason(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.backoff_max)
+        raise AssertionError("unreachable")
 
     async def _apply_together(self, messages: list[InboundMessage]) -> None:
         async with self.store.transaction() as uow:
@@ -286,6 +330,24 @@ def _decode(record: ConsumerRecord) -> InboundMessage | str:
         return f"undecodable envelope: {exc}"
     return InboundMessage(record.topic, record.partition, record.offset, record.key,
                           envelope, from_headers(record.headers))
+
+
+class _Erased:
+    """A message sealed by a destroyed key: its person was erased."""
+
+
+_ERASED = _Erased()
+
+
+def _opened(message: InboundMessage,
+            secrets: dict[str, bytes | None]) -> InboundMessage | str | _Erased:
+    try:
+        open_envelope(message.envelope, secrets)
+    except KeyDestroyed:
+        return _ERASED
+    except BrokenSeal as exc:
+        return str(exc)
+    return message
 
 
 def _is_transient(exc: BaseException) -> bool:

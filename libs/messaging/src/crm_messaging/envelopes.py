@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from crm.common.v1.envelope_pb2 import Envelope, TraceContext
 from crm_contracts import to_timestamp
 from crm_eventstore import RecordedEvent
+from crm_messaging.sealing import new_secret, seal
 
 __all__ = ["OutboundRecord", "outbound_record"]
 
@@ -19,8 +20,14 @@ class OutboundRecord:
     headers: list[tuple[str, bytes]]
 
 
-def outbound_record(event: RecordedEvent, producer: str) -> OutboundRecord:
-    """The envelope of ``event`` keyed by its customer (or its stream, if it has none)."""
+def outbound_record(event: RecordedEvent, producer: str,
+                    sealed_by: tuple[str, bytes | None] | None = None) -> OutboundRecord:
+    """The envelope of ``event`` keyed by its customer (or its stream, if it has none).
+
+    ``sealed_by`` (key id, secret) seals the payload. A destroyed key (secret ``None``:
+    the person was erased before this event was published) seals it under a secret
+    that is thrown away: the payload is unreadable, as the erasure wants.
+    """
     if event.topic is None:
         raise ValueError(f"event {event.event_id} is internal: it has no topic")
     meta = event.metadata
@@ -40,6 +47,11 @@ def outbound_record(event: RecordedEvent, producer: str) -> OutboundRecord:
         position=event.global_position,
         payload=event.payload,
     )
+    if sealed_by is not None:
+        key_id, secret = sealed_by
+        envelope.payload = seal(event.payload, event_id=envelope.event_id,
+                                secret=secret or new_secret())
+        envelope.sealed_by = key_id
     headers = [
         ("event-type", event.event_type.encode()),
         ("event-id", str(event.event_id).encode()),

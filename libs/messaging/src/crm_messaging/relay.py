@@ -34,6 +34,8 @@ from crm_messaging.metrics import (
     RELAY_REPUBLISHED,
 )
 from crm_messaging.publishing import publish_all
+from crm_messaging.sealing import SealPolicy
+from crm_messaging.vault import KeyVault
 
 __all__ = ["OutboxRelay", "topic_is_empty"]
 
@@ -57,7 +59,11 @@ class OutboxRelay:
         batch_size: int = 1_000,
         idle_interval: float = 1.0,
         broker_check_interval: float = 30.0,
+        seal: SealPolicy | None = None,
+        vault: KeyVault | None = None,
     ) -> None:
+        if (seal is None) != (vault is None):
+            raise ValueError("a seal policy needs a vault, and a vault a seal policy")
         self.engine = engine
         self.producer = producer
         self.producer_name = producer_name
@@ -65,6 +71,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_interval = idle_interval
         self.broker_check_interval = broker_check_interval
+        self.seal = seal
+        self.vault = vault
         self.is_leader = asyncio.Event()
         self._woken = asyncio.Event()
 
@@ -135,8 +143,17 @@ class OutboxRelay:
         return len(pending)
 
     async def _send_all(self, pending: Sequence[PendingEvent]) -> None:
-        await publish_all(self.producer,
-                          (outbound_record(p.event, self.producer_name) for p in pending))
+        if self.seal is None or self.vault is None:
+            await publish_all(self.producer,
+                              (outbound_record(p.event, self.producer_name) for p in pending))
+            return
+        key_ids = [self.seal(p.event) for p in pending]
+        # One vault round trip per batch: the keys are issued (or found) together.
+        secrets = await self.vault.issue({k for k in key_ids if k is not None})
+        await publish_all(self.producer, (
+            outbound_record(p.event, self.producer_name,
+                            None if key_id is None else (key_id, secrets[key_id]))
+            for p, key_id in zip(pending, key_ids, strict=True)))
 
     async def republish_lost_topics(self, outbox: Outbox) -> list[str]:
         """Requeue the history of every topic the broker has lost; return their names."""

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 
 from crm_eventstore.db import create_engine
+from crm_messaging import KeyVault
 from crm_servicekit.apikeys.store import ApiKeyStore
 from crm_servicekit.context import ServiceContext
 from crm_servicekit.health import health_router
@@ -105,8 +106,12 @@ def _lifespan(
             stack.push_async_callback(engine.dispose)
             producer = await _start_producer(settings)
             stack.push_async_callback(producer.stop)
+            vault_engine = create_engine(settings.vault_database_url, settings.vault_schema,
+                                         pool_size=2)
+            stack.push_async_callback(vault_engine.dispose)
             api_keys = ApiKeyStore(engine, cache_seconds=settings.api_key_cache_seconds)
-            app.state.ctx = ServiceContext(settings, engine, producer, api_keys)
+            app.state.ctx = ServiceContext(settings, engine, producer, api_keys,
+                                           KeyVault(vault_engine))
             role = app.process_role if isinstance(app, ServiceApp) else ProcessRole.ALL
             for group_role, group in groups.items():
                 if role in (ProcessRole.ALL, group_role):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from crm_eventstore import EventStore
 from crm_messaging import BatchHandler, Consumer, ConsumerSettings, Handler
@@ -15,17 +15,26 @@ __all__ = ["consumer_worker"]
 def consumer_worker(
     topics: Sequence[str], group: str, handler: Handler | None = None,
     settings: ConsumerSettings | None = None, batch_handler: BatchHandler | None = None,
+    *, open_sealed: bool = True,
+    batch_handler_for: Callable[[ServiceContext], BatchHandler] | None = None,
 ) -> Worker:
     """A worker consuming ``topics`` as a member of ``group``, applying ``handler``
-    (one message at a time) or ``batch_handler`` (a chunk per transaction)."""
+    (one message at a time) or ``batch_handler`` (a chunk per transaction).
+
+    Sealed payloads are opened with the key vault before the handler sees them; a
+    consumer that reads only events published in the clear (erasure announcements)
+    passes ``open_sealed=False`` and spares the vault its queries. A handler that needs
+    the running service's resources (the key vault) is made by ``batch_handler_for``."""
 
     async def consume(ctx: ServiceContext) -> None:
         consumer = Consumer(
             bootstrap_servers=ctx.settings.kafka_bootstrap_servers, group_id=group,
-            topics=topics, handler=handler, batch_handler=batch_handler,
+            topics=topics, handler=handler,
+            batch_handler=batch_handler_for(ctx) if batch_handler_for else batch_handler,
             store=EventStore(ctx.engine),
             producer=ctx.producer, settings=settings,
             client_id=f"{ctx.settings.service_name}-{group}",
+            vault=ctx.vault if open_sealed else None,
         )
         await consumer.run()
 

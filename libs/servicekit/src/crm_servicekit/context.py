@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_messaging import KeyVault
 from crm_servicekit.settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ class ServiceContext:
     engine: AsyncEngine
     producer: AIOKafkaProducer
     api_keys: ApiKeyStore
+    # The data keys that seal personal data on the topics (crm_messaging.sealing).
+    vault: KeyVault
 
 
 def get_context(request: Request) -> ServiceContext:

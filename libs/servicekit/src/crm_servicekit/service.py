@@ -17,7 +17,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from crm_eventstore import EVENT_STORE_MIGRATIONS, MigrationSet, create_engine, migrate
-from crm_messaging import INBOX_MIGRATIONS
+from crm_messaging import INBOX_MIGRATIONS, VAULT_MIGRATIONS
 from crm_servicekit.apikeys.store import API_KEYS_MIGRATIONS
 from crm_servicekit.logging import configure_logging
 from crm_servicekit.runner import serve, serve_processes
@@ -48,12 +48,15 @@ class ServiceDefinition:
         return self.settings_type()  # type: ignore[call-arg]  # required fields come from env
 
     async def migrate(self, settings: ServiceSettings) -> list[str]:
-        """Apply every pending migration to the service's schema."""
+        """Apply every pending migration to the service's schema and the key vault's."""
         engine = create_engine(settings.database_url, settings.db_schema, pool_size=1)
+        vault = create_engine(settings.vault_database_url, settings.vault_schema, pool_size=1)
         try:
-            return await migrate(engine, settings.db_schema, self.all_migrations())
+            applied = await migrate(engine, settings.db_schema, self.all_migrations())
+            return applied + await migrate(vault, settings.vault_schema, [VAULT_MIGRATIONS])
         finally:
             await engine.dispose()
+            await vault.dispose()
 
 
 def run_service(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> int:

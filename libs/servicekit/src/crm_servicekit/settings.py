@@ -27,6 +27,10 @@ class ServiceSettings(BaseSettings):
     db_schema: str = Field(
         default="", description="Postgres schema the service owns; defaults to the service name"
     )
+    vault_database_url: str = Field(
+        default="", description="postgresql:// URL of the key vault's database; defaults to "
+                                "database_url (one server holding every schema)")
+    vault_schema: str = Field(default="vault", description="schema of the key vault")
     kafka_bootstrap_servers: str = "localhost:9092"
     http_host: str = "0.0.0.0"  # noqa: S104 - services listen on every interface in containers
     http_port: int
@@ -55,4 +59,7 @@ class ServiceSettings(BaseSettings):
         if not self.db_schema:
             self.db_schema = self.service_name.replace("-", "_")
         validate_schema_name(self.db_schema)
+        validate_schema_name(self.vault_schema)
+        if not self.vault_database_url:
+            self.vault_database_url = self.database_url
         return self

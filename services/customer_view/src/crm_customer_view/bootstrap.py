@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from crm_customer_view.app.changelog import changelog_seal
 from crm_customer_view.app.projection import CustomerViewProjection
 from crm_customer_view.entrypoints.api import customer_router
 from crm_customer_view.settings import CustomerViewSettings
 from crm_eventstore import MigrationSet
 from crm_servicekit import ServiceSettings, create_app
 from crm_servicekit.consumer_worker import consumer_worker
-from crm_servicekit.relay_worker import outbox_relay
+from crm_servicekit.relay_worker import sealing_outbox_relay
 from crm_servicekit.service import ServiceDefinition
 
 __all__ = ["SERVICE", "build_app"]
@@ -29,7 +30,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         background=[
             consumer_worker([settings.profiles_topic], settings.view_consumer_group,
                             batch_handler=projection),
-            outbox_relay,
+            sealing_outbox_relay(changelog_seal),
         ],
     )
 

@@ -5,6 +5,7 @@ import itertools
 import uuid
 
 import httpx
+import pytest
 from aiokafka import AIOKafkaProducer
 from view_world import attributed, erased, merged, order, publish, survey, trait, visit
 
@@ -14,6 +15,7 @@ from crm.profiles.v1 import profiles_pb2 as profiles
 from crm_contracts import decode_envelope, unpack_payload
 from crm_customer_view.settings import CustomerViewSettings
 from crm_devstack.testing import eventually, read_topic
+from crm_messaging import KeyVault
 from crm_messaging.topics import CUSTOMER_VIEW
 
 _PHONES = itertools.count(1)
@@ -34,7 +36,19 @@ class Person:
         return [self.email, self.phone, self.first_name, self.last_name, self.comment]
 
 
-async def changes_of(bootstrap: str, customer_id: str,
+class Changelog:
+    """Where the changes are: the broker, and the vault whose keys open them."""
+
+    def __init__(self, bootstrap: str, vault: KeyVault) -> None:
+        self.bootstrap, self.vault = bootstrap, vault
+
+
+@pytest.fixture
+def changelog(kafka_bootstrap: str, vault: KeyVault) -> Changelog:
+    return Changelog(kafka_bootstrap, vault)
+
+
+async def changes_of(bootstrap: Changelog, customer_id: str,
                      at_least: int = 1) -> list[tuple[Envelope, CustomerRecordChanged]]:
     """The customer's changes on the topic, in stream order; waits for ``at_least``."""
     found: list[tuple[Envelope, CustomerRecordChanged]] = []
@@ -47,13 +61,14 @@ async def changes_of(bootstrap: str, customer_id: str,
     return found
 
 
-async def _changes(bootstrap: str,
+async def _changes(changelog: Changelog,
                    customer_id: str) -> list[tuple[Envelope, CustomerRecordChanged]]:
-    records = await read_topic(bootstrap, CUSTOMER_VIEW.name)
+    records = await read_topic(changelog.bootstrap, CUSTOMER_VIEW.name)
+    sealed = [decode_envelope(r.value) for r in records if r.key == customer_id.encode()]
+    assert all(e.sealed_by == f"customer:{customer_id}" for e in sealed)
     mine = []
-    for record in records:
-        if record.key == customer_id.encode():
-            envelope = decode_envelope(record.value)
+    for envelope in await changelog.vault.open(sealed):
+        if envelope is not None:
             message = unpack_payload(envelope)
             assert isinstance(message, CustomerRecordChanged)
             mine.append((envelope, message))
@@ -62,16 +77,16 @@ async def _changes(bootstrap: str,
 
 async def test_each_change_of_a_record_is_published_with_the_fields_that_changed(
     client: httpx.AsyncClient, producer: AIOKafkaProducer, settings: CustomerViewSettings,
-    kafka_bootstrap: str,
+    changelog: Changelog,
 ) -> None:
     ada = Person()
     topic = settings.profiles_topic
     await publish(producer, topic, ada.id, *attributed(ada.id, visit(ada.email, ada.phone, 0)))
-    await eventually(lambda: _visited(kafka_bootstrap, ada.id))
-    before = await _changes(kafka_bootstrap, ada.id)
+    await eventually(lambda: _visited(changelog, ada.id))
+    before = await _changes(changelog, ada.id)
 
     await publish(producer, topic, ada.id, *attributed(ada.id, order(ada.email, 5, "30.00"))[-1:])
-    after = await changes_of(kafka_bootstrap, ada.id, len(before) + 1)
+    after = await changes_of(changelog, ada.id, len(before) + 1)
 
     envelope, last = after[-1]
     assert [e.stream_version for e, _ in after] == list(range(1, len(after) + 1))
@@ -88,14 +103,14 @@ async def test_each_change_of_a_record_is_published_with_the_fields_that_changed
 
 async def test_a_redelivered_or_no_op_event_publishes_nothing(
     client: httpx.AsyncClient, producer: AIOKafkaProducer, settings: CustomerViewSettings,
-    kafka_bootstrap: str,
+    changelog: Changelog,
 ) -> None:
     ada = Person()
     topic = settings.profiles_topic
     sent = await publish(producer, topic, ada.id, *attributed(ada.id, visit(ada.email,
                                                                             ada.phone, 0)))
-    await eventually(lambda: _visited(kafka_bootstrap, ada.id))
-    before = await _changes(kafka_bootstrap, ada.id)
+    await eventually(lambda: _visited(changelog, ada.id))
+    before = await _changes(changelog, ada.id)
 
     for envelope in sent:  # redelivered, as Kafka may
         await producer.send_and_wait(topic, envelope.SerializeToString(), key=ada.id.encode())
@@ -105,8 +120,8 @@ async def test_a_redelivered_or_no_op_event_publishes_nothing(
                                              touchpoint_event_ids=["tp"]))
     # A real change after them on the same partition: once it is out, they were consumed.
     await publish(producer, topic, ada.id, trait(ada.id, "city", "Lisbon"))
-    await eventually(lambda: _has_trait(kafka_bootstrap, ada.id, "city"))
-    after = await _changes(kafka_bootstrap, ada.id)
+    await eventually(lambda: _has_trait(changelog, ada.id, "city"))
+    after = await _changes(changelog, ada.id)
 
     assert len(after) == len(before) + 1
     assert list(after[-1][1].changed) == ["freshness", "traits"]
@@ -115,7 +130,7 @@ async def test_a_redelivered_or_no_op_event_publishes_nothing(
 
 async def test_no_name_email_phone_or_comment_reaches_the_topic(
     client: httpx.AsyncClient, producer: AIOKafkaProducer, settings: CustomerViewSettings,
-    kafka_bootstrap: str,
+    changelog: Changelog,
 ) -> None:
     ada = Person()
     topic = settings.profiles_topic
@@ -123,8 +138,8 @@ async def test_no_name_email_phone_or_comment_reaches_the_topic(
                   *attributed(ada.id, visit(ada.email, ada.phone, 0, ada.first_name)),
                   *attributed(ada.id, survey(ada.email, 1, ada.comment)),
                   trait(ada.id, "last_name", ada.last_name))
-    await eventually(lambda: _has_trait(kafka_bootstrap, ada.id, "last_name"))
-    changes = await _changes(kafka_bootstrap, ada.id)
+    await eventually(lambda: _has_trait(changelog, ada.id, "last_name"))
+    changes = await _changes(changelog, ada.id)
     payloads = b"".join(e.SerializeToString() for e, _ in changes)
     last = changes[-1][1].record
 
@@ -136,27 +151,27 @@ async def test_no_name_email_phone_or_comment_reaches_the_topic(
 
 async def test_merges_and_erasures_are_changes_too(
     client: httpx.AsyncClient, producer: AIOKafkaProducer, settings: CustomerViewSettings,
-    kafka_bootstrap: str,
+    changelog: Changelog,
 ) -> None:
     keep, away = Person(), Person()
     topic = settings.profiles_topic
     await publish(producer, topic, away.id, *attributed(away.id, visit(away.email,
                                                                        away.phone, 0)))
-    await changes_of(kafka_bootstrap, away.id)
+    await changes_of(changelog, away.id)
     await publish(producer, topic, keep.id, *attributed(keep.id, visit(keep.email,
                                                                        keep.phone, 1)),
                   merged(keep.id, away.id), erased(keep.id))
 
     async def erased_out() -> bool:
-        changes = await _changes(kafka_bootstrap, keep.id)
+        changes = await _changes(changelog, keep.id)
         return bool(changes) and changes[-1][1].erased
 
     await eventually(erased_out, within=30)
-    away_changes = await changes_of(kafka_bootstrap, away.id, 2)
-    _, last_keep = (await _changes(kafka_bootstrap, keep.id))[-1]
+    away_changes = await changes_of(changelog, away.id, 2)
+    _, last_keep = (await _changes(changelog, keep.id))[-1]
     # The lineage is recomputed as a whole; the merged-away id's redirect stays the same.
     await publish(producer, topic, keep.id, *attributed(keep.id, visit("", keep.phone, 2))[-1:])
-    await eventually(lambda: _interactions(kafka_bootstrap, keep.id, 3))
+    await eventually(lambda: _interactions(changelog, keep.id, 3))
 
     assert away_changes[-1][1].merged_into == keep.id
     assert "merged_into" in away_changes[-1][1].changed
@@ -166,21 +181,21 @@ async def test_merges_and_erasures_are_changes_too(
     assert dict(last_keep.record.identifiers) == {}
     assert last_keep.record.channels["web"].interactions == 2
     assert away.id in last_keep.record.merged_ids
-    assert len(await _changes(kafka_bootstrap, away.id)) == len(away_changes)
+    assert len(await _changes(changelog, away.id)) == len(away_changes)
 
 
-async def _visited(bootstrap: str, customer_id: str) -> bool:
+async def _visited(bootstrap: Changelog, customer_id: str) -> bool:
     """The change that shows the visit is out: the attribution comes last in its batch, so
     every change of the batch is out."""
     changes = await _changes(bootstrap, customer_id)
     return bool(changes) and "web" in changes[-1][1].record.channels
 
 
-async def _has_trait(bootstrap: str, customer_id: str, name: str) -> bool:
+async def _has_trait(bootstrap: Changelog, customer_id: str, name: str) -> bool:
     changes = await _changes(bootstrap, customer_id)
     return bool(changes) and name in changes[-1][1].record.traits
 
 
-async def _interactions(bootstrap: str, customer_id: str, count: int) -> bool:
+async def _interactions(bootstrap: Changelog, customer_id: str, count: int) -> bool:
     changes = await _changes(bootstrap, customer_id)
     return bool(changes) and changes[-1][1].record.channels["web"].interactions == count

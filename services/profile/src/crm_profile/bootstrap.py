@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from crm_eventstore import MigrationSet
 from crm_profile.app.erasure import Eraser
+from crm_profile.app.profile_events import profile_seal
 from crm_profile.app.resolution import TouchpointResolver
 from crm_profile.app.suppression import Suppression
 from crm_profile.entrypoints.api import profile_router
@@ -14,7 +15,7 @@ from crm_profile.entrypoints.split import split_router
 from crm_profile.settings import ProfileSettings
 from crm_servicekit import ServiceSettings, create_app
 from crm_servicekit.consumer_worker import consumer_worker
-from crm_servicekit.relay_worker import outbox_relay
+from crm_servicekit.relay_worker import sealing_outbox_relay
 from crm_servicekit.service import ServiceDefinition
 
 __all__ = ["SERVICE", "build_app"]
@@ -26,14 +27,16 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     """The profile service: identity resolution of every touchpoint, and its API."""
     assert isinstance(settings, ProfileSettings)
     token_key = settings.erasure_token_key.get_secret_value().encode()
-    resolver = TouchpointResolver(settings.identity_rules(), Suppression(token_key))
+    rules = settings.identity_rules()
     return create_app(
         settings,
         routers=[profile_router(), erasure_router(Eraser(token_key)), split_router(settings)],
         background=[
-            consumer_worker([settings.touchpoints_topic], settings.identity_consumer_group,
-                            batch_handler=resolver),
-            outbox_relay,
+            consumer_worker(
+                [settings.touchpoints_topic], settings.identity_consumer_group,
+                batch_handler_for=lambda ctx: TouchpointResolver(
+                    rules, Suppression(token_key, ctx.vault))),
+            sealing_outbox_relay(profile_seal),
         ],
     )
 

@@ -3,7 +3,8 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from google.protobuf.message import Message
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,6 +12,11 @@ from crm.common.v1.envelope_pb2 import Envelope
 from crm.common.v1.types_pb2 import Identifier, IdentifierType
 from crm.touchpoints.v1.touchpoints_pb2 import Channel, TouchpointRecorded
 from crm_contracts import encode_envelope, pack_payload, to_timestamp
+from crm_devstack.testing import read_topic, unpacked
+from crm_eventstore import create_engine
+from crm_messaging import KeyVault
+from crm_messaging.topics import PROFILES
+from crm_profile.settings import ProfileSettings
 
 TYPES = {"customer_number": IdentifierType.IDENTIFIER_TYPE_CUSTOMER_NUMBER,
          "email": IdentifierType.IDENTIFIER_TYPE_EMAIL,
@@ -60,3 +66,14 @@ async def attributed(engine: AsyncEngine) -> dict[str, str]:
 async def shared(engine: AsyncEngine) -> set[str]:
     async with engine.connect() as conn:
         return set((await conn.execute(text("SELECT identifier FROM identity_shared"))).scalars())
+
+
+async def published(settings: ProfileSettings) -> list[tuple[ConsumerRecord, Message | None]]:
+    """Every record on crm.profiles.v1 (shared by the session) with its payload, opened
+    with the key vault; ``None`` for one whose key an erasure destroyed."""
+    records = await read_topic(settings.kafka_bootstrap_servers, PROFILES.name, timeout=1)
+    engine = create_engine(settings.vault_database_url, settings.vault_schema, pool_size=1)
+    try:
+        return list(zip(records, await unpacked(records, KeyVault(engine)), strict=True))
+    finally:
+        await engine.dispose()

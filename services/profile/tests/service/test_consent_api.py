@@ -2,13 +2,11 @@
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from profile_world import attributed, send, touchpoint
+from profile_world import attributed, published, send, touchpoint
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.profiles.v1 import profiles_pb2 as wire
-from crm_contracts import decode_envelope, unpack_payload
-from crm_devstack.testing import eventually, read_topic
-from crm_messaging.topics import PROFILES
+from crm_devstack.testing import eventually
 from crm_profile.settings import ProfileSettings
 from crm_servicekit.apikeys import ApiKeyStore
 
@@ -55,15 +53,14 @@ async def test_a_consent_recorded_through_the_api_keeps_its_evidence_and_event_t
     [latest] = newer_denial.json()["consent"]
     assert (latest["state"], latest["evidence"]) == ("denied", "unsubscribed by phone")
 
-    async def published() -> bool:
-        records = await read_topic(settings.kafka_bootstrap_servers, PROFILES.name, timeout=1)
-        changes = [m for m in (unpack_payload(decode_envelope(r.value)) for r in records)
+    async def all_announced() -> bool:
+        changes = [m for _, m in await published(settings)
                    if isinstance(m, wire.ConsentChanged) and m.customer_id == customer]
         return [(m.evidence, m.recorded_by) for m in changes] == [
             ("signed form, ticket 4711", key_id), ("old letter", key_id),
             ("unsubscribed by phone", key_id)]
 
-    await eventually(published)
+    await eventually(all_announced)
 
 
 async def test_bad_consent_requests_are_refused_with_the_field_named(

@@ -5,14 +5,12 @@ from typing import TypeVar
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from profile_world import attributed, send, touchpoint
+from profile_world import attributed, published, send, touchpoint
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.profiles.v1 import profiles_pb2 as wire
 from crm.touchpoints.v1.touchpoints_pb2 import Channel, ConsentProperties
-from crm_contracts import decode_envelope, unpack_payload
-from crm_devstack.testing import eventually, read_topic, tables_quoting
-from crm_messaging.topics import PROFILES
+from crm_devstack.testing import eventually, tables_quoting
 from crm_profile.settings import ProfileSettings
 from crm_servicekit.apikeys import ApiKeyStore
 
@@ -147,8 +145,7 @@ async def _profile_events(settings: ProfileSettings, kind: type[T],
     found: list[T] = []
 
     async def some() -> bool:
-        records = await read_topic(settings.kafka_bootstrap_servers, PROFILES.name, timeout=1)
-        found[:] = [m for m in (unpack_payload(decode_envelope(r.value)) for r in records)
+        found[:] = [m for _, m in await published(settings)
                     if isinstance(m, kind) and where(m)]
         return bool(found)
 

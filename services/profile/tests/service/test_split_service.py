@@ -7,15 +7,13 @@ from collections.abc import Awaitable, Callable
 import httpx
 from aiokafka import AIOKafkaProducer
 from google.protobuf.message import Message
-from profile_world import attributed, owners, send, touchpoint
+from profile_world import attributed, owners, published, send, touchpoint
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.profiles.v1 import profiles_pb2 as wire
 from crm.touchpoints.v1.touchpoints_pb2 import Channel, TouchpointRecorded
-from crm_contracts import decode_envelope, unpack_payload
-from crm_devstack.testing import eventually, read_topic
-from crm_messaging.topics import PROFILES
+from crm_devstack.testing import eventually
 from crm_profile.settings import ProfileSettings
 from crm_servicekit.apikeys import ApiKeyStore
 
@@ -48,9 +46,8 @@ async def _published(settings: ProfileSettings, customers: set[str],
     found: list[Message] = []
 
     async def arrived() -> bool:
-        records = await read_topic(settings.kafka_bootstrap_servers, PROFILES.name, timeout=1)
-        found[:] = [unpack_payload(decode_envelope(r.value)) for r in records
-                    if r.key is not None and r.key.decode() in customers]
+        found[:] = [m for r, m in await published(settings)
+                    if m is not None and r.key is not None and r.key.decode() in customers]
         return ready(found)
 
     await eventually(arrived)

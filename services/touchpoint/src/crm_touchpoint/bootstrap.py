@@ -7,10 +7,11 @@ from fastapi import FastAPI
 from crm_eventstore import MigrationSet
 from crm_servicekit import ServiceSettings, create_app
 from crm_servicekit.consumer_worker import consumer_worker
-from crm_servicekit.relay_worker import outbox_relay
+from crm_servicekit.relay_worker import sealing_outbox_relay
 from crm_servicekit.service import ServiceDefinition
 from crm_touchpoint.app.erasure import TouchpointErasure
 from crm_touchpoint.app.ingestion import TouchpointIngestion
+from crm_touchpoint.app.recording import touchpoint_seal
 from crm_touchpoint.entrypoints.api import touchpoint_router
 from crm_touchpoint.entrypoints.rate_limit import RateLimiter
 from crm_touchpoint.settings import TouchpointSettings
@@ -24,7 +25,8 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     """The touchpoint service: ingestion API, group-commit recorder, outbox relay, and
     the erasure of touchpoints whose person was erased."""
     assert isinstance(settings, TouchpointSettings)
-    ingestion = TouchpointIngestion(settings.ingestion_rules())
+    ingestion = TouchpointIngestion(settings.ingestion_rules(),
+                                    settings.partition_key_secret.get_secret_value().encode())
     limiter = RateLimiter(settings.rate_limit_events_per_second,
                           settings.rate_limit_burst_events)
     return create_app(
@@ -32,9 +34,10 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         routers=[touchpoint_router(ingestion, limiter)],
         workers=[ingestion.run],
         background=[
-            outbox_relay,
+            sealing_outbox_relay(touchpoint_seal),
+            # Erasure notices travel in the clear: nothing here to open.
             consumer_worker([settings.profiles_topic], settings.erasure_consumer_group,
-                            batch_handler=TouchpointErasure()),
+                            batch_handler=TouchpointErasure(), open_sealed=False),
         ],
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from crm_servicekit import ServiceSettings
 from crm_touchpoint.domain import IngestionRules
@@ -22,6 +22,10 @@ class TouchpointSettings(ServiceSettings):
     test_email_addresses: str = Field(
         default="test@example.com,test@test.com,noreply@example.com",
         description="comma-separated addresses treated as junk identifiers")
+    partition_key_secret: SecretStr = Field(
+        default=SecretStr("dev-only-partition-key-secret"),
+        description="key of the hash that turns a touchpoint's strongest identifier into "
+                    "its Kafka key")
     rate_limit_events_per_second: float = Field(default=20_000, gt=0)
     rate_limit_burst_events: int = Field(default=40_000, gt=0)
     profiles_topic: str = Field(default="crm.profiles.v1",

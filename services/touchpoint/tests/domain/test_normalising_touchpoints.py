@@ -143,21 +143,35 @@ def test_identifiers_are_ordered_strongest_first() -> None:
         "customer_number", "loyalty_id", "email", "phone", "anonymous_id"]
 
 
-@pytest.mark.parametrize(("identifiers", "key"), [
+@pytest.mark.parametrize(("identifiers", "strongest"), [
     ({"anonymous_id": "w-1", "phone": "650 253 0000", "email": "Ada@Example.com",
-      "loyalty_id": "L-9", "customer_number": " C-1 "}, "customer_number:C-1"),
+      "loyalty_id": "L-9", "customer_number": " C-1 "}, {"customer_number": "C-1"}),
     ({"anonymous_id": "w-1", "phone": "650 253 0000", "email": "Ada@Example.com",
-      "loyalty_id": "L-9"}, "loyalty_id:L-9"),
+      "loyalty_id": "L-9"}, {"loyalty_id": "L-9"}),
     ({"anonymous_id": "w-1", "phone": "650 253 0000", "email": "Ada@Example.com"},
-     "email:ada@example.com"),
-    ({"anonymous_id": "w-1", "phone": "650 253 0000"}, "phone:+16502530000"),
-    ({"anonymous_id": "w-1"}, "anonymous_id:w-1"),
-    ({"anonymous_id": "w-1", "customer_number": "undefined"}, "anonymous_id:w-1"),
+     {"email": "ada@example.com"}),
+    ({"anonymous_id": "w-1", "phone": "650 253 0000"}, {"phone": "+1 650-253-0000"}),
+    ({"anonymous_id": "w-1"}, {"anonymous_id": "w-1"}),
+    ({"anonymous_id": "w-1", "customer_number": "undefined"}, {"anonymous_id": "w-1"}),
 ])
-def test_the_partition_key_is_the_strongest_usable_identifier(
-    identifiers: dict[str, str], key: str
+def test_the_partition_key_is_the_strongest_usable_identifier_under_a_keyed_hash(
+    identifiers: dict[str, str], strongest: dict[str, str]
 ) -> None:
-    assert accepted(event(identifiers=identifiers)).partition_key() == key
+    key = accepted(event(identifiers=identifiers)).partition_key(b"secret")
+    [(kind, value)] = strongest.items()
+
+    assert key == accepted(event(identifiers=strongest)).partition_key(b"secret")
+    assert key.startswith(f"{kind}:")
+    assert len(key) == len(kind) + 1 + 32
+    assert value.strip().lower() not in key.lower()
+    assert key != accepted(event(identifiers=strongest)).partition_key(b"other secret")
+
+
+def test_different_identifiers_have_different_partition_keys() -> None:
+    keys = {accepted(event(identifiers={"email": f"p{i}@example.com"})).partition_key(b"s")
+            for i in range(100)}
+
+    assert len(keys) == 100
 
 
 def test_identifiers_normalise_the_same_way_outside_an_event() -> None:

@@ -8,6 +8,11 @@ The record travels masked, as an API caller without ``customers:read:pii`` reads
 (the masks of ``crm_customer_view.domain.masking``): segmentation needs no name, email
 or phone, and the topic and the view's event store stay free of them.
 
+On the topic, the changes are sealed by the customer's data key (the key the profile
+service's events are sealed by, ``crm_messaging.sealing``): the erasure of the customer
+destroys it, and every change published about them becomes unreadable, masks included.
+Consumers learn of the erasure itself from ``ProfileErased`` on crm.profiles.v1.
+
 An erasure also redacts the changes already stored (``redact_history``): they lose the
 identifiers and traits the erasure took out of the facts, so that a republish of the
 view's history (into a fresh broker) no longer carries even their masked forms.
@@ -22,14 +27,15 @@ from decimal import Decimal
 from crm.common.v1.types_pb2 import Money
 from crm.customer_view.v1 import customer_view_pb2 as wire
 from crm_contracts import pack_payload, to_timestamp
+from crm_contracts.privacy import customer_key_id
 from crm_customer_view.domain import CustomerRecord, ErasedValues, RecordChange, Redirect
 from crm_customer_view.domain.masking import mask_identifier, mask_trait
 from crm_customer_view.domain.metrics import ScoreSummary
-from crm_eventstore import EventMetadata, NewEvent, StreamAppend, UnitOfWork
+from crm_eventstore import EventMetadata, NewEvent, RecordedEvent, StreamAppend, UnitOfWork
 from crm_messaging.topics import CUSTOMER_VIEW
 
-__all__ = ["changelog_appends", "masked_record", "record_changed", "redact_history",
-           "redacted", "stream_of"]
+__all__ = ["changelog_appends", "changelog_seal", "masked_record", "record_changed",
+           "redact_history", "redacted", "stream_of"]
 
 _EVENT_TYPE = wire.CustomerRecordChanged.DESCRIPTOR.full_name
 _CONSENT = {"granted": wire.CONSENT_STATE_GRANTED, "denied": wire.CONSENT_STATE_DENIED}
@@ -38,6 +44,11 @@ _CONSENT = {"granted": wire.CONSENT_STATE_GRANTED, "denied": wire.CONSENT_STATE_
 def stream_of(customer_id: str) -> str:
     """The stream of a customer's record changes: its version counts them."""
     return f"customer-view-{customer_id}"
+
+
+def changelog_seal(event: RecordedEvent) -> str | None:
+    """The seal policy of the view: a customer's changes are sealed by their data key."""
+    return customer_key_id(event.customer_key) if event.topic == CUSTOMER_VIEW.name else None
 
 
 def changelog_appends(

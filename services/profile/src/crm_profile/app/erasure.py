@@ -8,7 +8,11 @@
 3. History: every event of the person's streams, and any other event that quotes an
    erased value, is redacted in place (the one rewrite the event store allows).
 4. The suppression list gets the tokens; a receipt (no personal data) is recorded.
-5. ``ProfileErased`` and ``TouchpointsErased`` (ids only, in parts) are published, so
+5. The data keys that sealed the person's touchpoints and profile events on the topics
+   are destroyed in the key vault (crypto-shredding): every copy on Kafka becomes
+   unreadable. Before the commit: if it fails, nothing is erased and the caller retries;
+   if the commit fails after it, the topics are unreadable a little early.
+6. ``ProfileErased`` and ``TouchpointsErased`` (ids only, in parts) are published, so
    every other service erases its copy: the customer view, the touchpoint service.
 """
 
@@ -20,7 +24,9 @@ from datetime import UTC, datetime
 
 from crm.profiles.v1 import profiles_pb2 as wire
 from crm_contracts import to_timestamp
+from crm_contracts.privacy import customer_key_id, touchpoint_key_id
 from crm_eventstore import EventMetadata, StreamAppend, UnitOfWork
+from crm_messaging import KeyVault
 from crm_profile.adapters.erasure_store import ErasureStore, Receipt
 from crm_profile.adapters.identity_store import IdentityStore
 from crm_profile.adapters.never_merge_store import NeverMergeStore
@@ -45,8 +51,8 @@ class Eraser:
 
     token_key: bytes
 
-    async def erase(self, uow: UnitOfWork, customer_id: str, requested_by: str,
-                    metadata: EventMetadata) -> tuple[Receipt, bool]:
+    async def erase(self, uow: UnitOfWork, vault: KeyVault, customer_id: str,
+                    requested_by: str, metadata: EventMetadata) -> tuple[Receipt, bool]:
         """Erase the person ``customer_id`` belongs to; returns the receipt and whether
         this call erased them (False: they were erased before, the old receipt)."""
         await IdentityStore(uow.connection).lock()
@@ -64,6 +70,8 @@ class Eraser:
         receipt = Receipt(str(uuid.uuid4()), person.customer_id, person.ids(), requested_by,
                           None, len(erased.tokens), len(erased.touchpoints), redacted, rows)
         await store.save_receipt(receipt, erased.tokens.values())
+        await vault.destroy([*map(customer_key_id, erased.customers),
+                             *map(touchpoint_key_id, erased.touchpoints)])
         await uow.append_streams(_notices(receipt, erased, metadata))
         saved = await store.receipt(receipt.receipt_id)
         assert saved is not None

@@ -10,14 +10,29 @@ from google.protobuf.message import Message
 from crm.profiles.v1 import profiles_pb2 as wire
 from crm.touchpoints.v1.touchpoints_pb2 import Channel, TouchpointRecorded
 from crm_contracts import from_timestamp, pack_payload, to_timestamp
-from crm_eventstore import EventMetadata, NewEvent, StreamAppend
+from crm_contracts.privacy import customer_key_id
+from crm_eventstore import EventMetadata, NewEvent, RecordedEvent, StreamAppend
 from crm_messaging.topics import PROFILES
 from crm_profile.app.identifiers import to_wire
 from crm_profile.domain import identity as decided
 
-__all__ = ["Cause", "observations", "profile_events", "published", "stream_of"]
+__all__ = ["Cause", "observations", "profile_events", "profile_seal", "published", "stream_of"]
 
 _ASSURANCE = {"verified": wire.ASSURANCE_VERIFIED, "self_asserted": wire.ASSURANCE_SELF_ASSERTED}
+
+
+# Erasure notices hold ids only, and every service must read them after the keys are gone.
+_IN_THE_CLEAR = frozenset(m.DESCRIPTOR.full_name for m in (
+    wire.ProfileErased, wire.TouchpointsErased, wire.TouchpointSuppressed,
+    wire.SuppressionLifted))
+
+
+def profile_seal(event: RecordedEvent) -> str | None:
+    """The seal policy of the profile service: a customer's events travel sealed by the
+    customer's key, which their erasure destroys; erasure notices travel in the clear."""
+    if event.topic != PROFILES.name or event.event_type in _IN_THE_CLEAR:
+        return None
+    return customer_key_id(event.customer_key)
 
 
 def stream_of(customer_id: str) -> str:

@@ -1,6 +1,7 @@
 """Suppression: a touchpoint carrying an erased identifier does not bring the person back.
 
-It is dropped before resolution (nothing of it is stored here), counted on the
+It is dropped before resolution (nothing of it is stored here), its data key is
+destroyed (its copy on the topic becomes unreadable), it is counted on the
 suppression list, and announced as ``TouchpointSuppressed`` so that the services keeping
 touchpoints erase it too. A fresh consent (a consent touchpoint that grants) is the
 exception: the person came back and asked to be known; the suppression of what it
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 from crm.profiles.v1 import profiles_pb2 as wire
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_contracts import from_timestamp, pack_payload
+from crm_contracts.privacy import touchpoint_key_id
 from crm_eventstore import EventMetadata, NewEvent, StreamAppend
+from crm_messaging import KeyVault
 from crm_messaging.topics import PROFILES
 from crm_profile.adapters.erasure_store import ErasureStore
 from crm_profile.domain.erasure import erased_token
@@ -36,6 +39,7 @@ class Screened:
 @dataclass(frozen=True)
 class Suppression:
     token_key: bytes
+    vault: KeyVault
 
     async def screen(
         self, store: ErasureStore,
@@ -68,6 +72,7 @@ class Suppression:
             notices.append(_notice(receipt, touchpoint, metadata, wire.TouchpointSuppressed(
                 touchpoint_event_id=touchpoint.event_id, receipt_id=receipt)))
         await store.count_dropped(counted)
+        await self.vault.destroy([touchpoint_key_id(t) for t in dropped])
         return Screened(frozenset(dropped), notices)
 
 

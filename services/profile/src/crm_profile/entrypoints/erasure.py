@@ -31,7 +31,8 @@ def erasure_router(eraser: Eraser) -> APIRouter:
         suppressed. 202 with the receipt (200 if they were erased before)."""
         try:
             async with EventStore(ctx.engine).transaction() as uow:
-                receipt, now = await eraser.erase(uow, customer_id, key.key_id, caused_by(key))
+                receipt, now = await eraser.erase(uow, ctx.vault, customer_id, key.key_id,
+                                                  caused_by(key))
         except ProfileNotFound:
             raise Problem(404, "Profile not found", f"no profile {customer_id}",
                           slug="profile-not-found") from None

@@ -51,6 +51,7 @@ class TouchpointIngestion:
     """The ingestion use case; ``run`` is the worker that records (group commit)."""
 
     rules: IngestionRules
+    partition_secret: bytes
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _committer: GroupCommitter[Submission, Recorded] | None = None
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -60,7 +61,7 @@ class TouchpointIngestion:
         store = EventStore(ctx.engine)
 
         async def write(submissions: list[Submission]) -> list[Recorded]:
-            return await record_touchpoints(store, submissions)
+            return await record_touchpoints(store, submissions, self.partition_secret)
 
         self._committer = GroupCommitter(write, max_items=2_000, writers=2)
         self._ready.set()

@@ -6,13 +6,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_contracts import pack_payload
-from crm_eventstore import NO_STREAM, EventMetadata, EventStore, NewEvent, StreamAppend
+from crm_contracts.privacy import touchpoint_key_id
+from crm_eventstore import (
+    NO_STREAM,
+    EventMetadata,
+    EventStore,
+    NewEvent,
+    RecordedEvent,
+    StreamAppend,
+)
 from crm_messaging.topics import TOUCHPOINTS
 from crm_touchpoint.adapters.ids import claim_ids, stored_hashes
 from crm_touchpoint.domain import ValidatedTouchpoint
 
-__all__ = ["Recorded", "Submission", "record_touchpoints", "stream_id"]
+__all__ = ["Recorded", "Submission", "record_touchpoints", "stream_id", "touchpoint_seal"]
+
+_RECORDED = TouchpointRecorded.DESCRIPTOR.full_name
 
 
 class Recorded(StrEnum):
@@ -36,8 +47,16 @@ def stream_id(event_id: object) -> str:
     return f"touchpoint-{event_id}"
 
 
-async def record_touchpoints(store: EventStore, submissions: list[Submission]) -> list[Recorded]:
+def touchpoint_seal(event: RecordedEvent) -> str | None:
+    """The seal policy of the touchpoint service: each touchpoint travels sealed by a key
+    of its own, which the erasure of its person destroys."""
+    return touchpoint_key_id(str(event.event_id)) if event.event_type == _RECORDED else None
+
+
+async def record_touchpoints(store: EventStore, submissions: list[Submission],
+                             partition_secret: bytes) -> list[Recorded]:
     """Record ``submissions`` in one transaction; one outcome per submission, in order.
+    ``partition_secret`` keys the hash that makes partition keys (``partition_key``).
 
     Committed before this returns: the caller may answer 202.
     """
@@ -52,7 +71,8 @@ async def record_touchpoints(store: EventStore, submissions: list[Submission]) -
             if event_id in claimed:
                 claimed.discard(event_id)
                 known[event_id] = content_hash
-                appends.append(StreamAppend(stream_id(event_id), [_event(submission)], NO_STREAM))
+                event = _event(submission, partition_secret)
+                appends.append(StreamAppend(stream_id(event_id), [event], NO_STREAM))
                 outcomes.append(Recorded.ACCEPTED)
             elif known.get(event_id) == content_hash:
                 outcomes.append(Recorded.DUPLICATE)
@@ -62,7 +82,7 @@ async def record_touchpoints(store: EventStore, submissions: list[Submission]) -
     return outcomes
 
 
-def _event(submission: Submission) -> NewEvent:
+def _event(submission: Submission, partition_secret: bytes) -> NewEvent:
     touchpoint = submission.touchpoint
     message = touchpoint.to_proto(
         received_at=submission.received_at, source_key_id=submission.source_key_id)
@@ -72,7 +92,7 @@ def _event(submission: Submission) -> NewEvent:
         payload=payload,
         occurred_at=touchpoint.occurred_at,
         event_id=touchpoint.event_id,
-        customer_key=touchpoint.partition_key(),
+        customer_key=touchpoint.partition_key(partition_secret),
         topic=TOUCHPOINTS.name,
         metadata=submission.metadata,
     )

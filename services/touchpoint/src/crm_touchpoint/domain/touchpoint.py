@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Mapping
@@ -52,10 +53,14 @@ class ValidatedTouchpoint:
         canonical = _CANONICAL.encode(self.to_json())
         return hashlib.sha256(_HASH_DOMAIN + canonical.encode()).digest()
 
-    def partition_key(self) -> str:
-        """The strongest identifier as ``"type:value"``: one customer, one partition."""
+    def partition_key(self, secret: bytes) -> str:
+        """The strongest identifier's type and a keyed hash of it (HMAC-SHA256 under
+        ``secret``, 128 bits): one person's touchpoints share a partition, and the keys
+        on the topic name nobody (an unkeyed hash of an e-mail address can be guessed)."""
         strongest = self.identifiers[0]
-        return f"{strongest.type}:{strongest.value}"
+        digest = hmac.new(secret, f"{strongest.type}:{strongest.value}".encode(),
+                          hashlib.sha256).hexdigest()
+        return f"{strongest.type}:{digest[:32]}"
 
     def to_proto(self, *, received_at: datetime, source_key_id: str) -> TouchpointRecorded:
         """The ``crm.touchpoints.v1.TouchpointRecorded`` message of this touchpoint."""

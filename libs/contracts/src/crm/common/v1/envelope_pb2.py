@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rm/common/v1/envelope.proto\x12\rcrm.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"7\n\x0cTraceContext\x12\x13\n\x0btraceparent\x18\x01 \x01(\t\x12\x12\n\ntracestate\x18\x02 \x01(\t\"\xfa\x02\n\x08\x45nvelope\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12\x16\n\x0eschema_version\x18\x03 \x01(\r\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brecorded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x06 \x01(\t\x12\x14\n\x0c\x63ustomer_key\x18\x07 \x01(\t\x12\x16\n\x0e\x63orrelation_id\x18\x08 \x01(\t\x12\x14\n\x0c\x63\x61usation_id\x18\t \x01(\t\x12*\n\x05trace\x18\n \x01(\x0b\x32\x1b.crm.common.v1.TraceContext\x12\x11\n\tstream_id\x18\x0b \x01(\t\x12\x16\n\x0estream_version\x18\x0c \x01(\x04\x12\x10\n\x08position\x18\r \x01(\x04\x12\x0f\n\x07payload\x18\x0e \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rm/common/v1/envelope.proto\x12\rcrm.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"7\n\x0cTraceContext\x12\x13\n\x0btraceparent\x18\x01 \x01(\t\x12\x12\n\ntracestate\x18\x02 \x01(\t\"\x8d\x03\n\x08\x45nvelope\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12\x16\n\x0eschema_version\x18\x03 \x01(\r\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brecorded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x06 \x01(\t\x12\x14\n\x0c\x63ustomer_key\x18\x07 \x01(\t\x12\x16\n\x0e\x63orrelation_id\x18\x08 \x01(\t\x12\x14\n\x0c\x63\x61usation_id\x18\t \x01(\t\x12*\n\x05trace\x18\n \x01(\x0b\x32\x1b.crm.common.v1.TraceContext\x12\x11\n\tstream_id\x18\x0b \x01(\t\x12\x16\n\x0estream_version\x18\x0c \x01(\x04\x12\x10\n\x08position\x18\r \x01(\x04\x12\x0f\n\x07payload\x18\x0e \x01(\x0c\x12\x11\n\tsealed_by\x18\x0f \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,5 +35,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TRACECONTEXT']._serialized_start=80
   _globals['_TRACECONTEXT']._serialized_end=135
   _globals['_ENVELOPE']._serialized_start=138
-  _globals['_ENVELOPE']._serialized_end=516
+  _globals['_ENVELOPE']._serialized_end=535
 # @@protoc_insertion_point(module_scope)

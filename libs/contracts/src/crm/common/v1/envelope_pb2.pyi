@@ -19,7 +19,7 @@ class TraceContext(_message.Message):
     def __init__(self, traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ...) -> None: ...
 
 class Envelope(_message.Message):
-    __slots__ = ("event_id", "event_type", "schema_version", "occurred_at", "recorded_at", "producer", "customer_key", "correlation_id", "causation_id", "trace", "stream_id", "stream_version", "position", "payload")
+    __slots__ = ("event_id", "event_type", "schema_version", "occurred_at", "recorded_at", "producer", "customer_key", "correlation_id", "causation_id", "trace", "stream_id", "stream_version", "position", "payload", "sealed_by")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +34,7 @@ class Envelope(_message.Message):
     STREAM_VERSION_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    SEALED_BY_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     event_type: str
     schema_version: int
@@ -48,4 +49,5 @@ class Envelope(_message.Message):
     stream_version: int
     position: int
     payload: bytes
-    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., schema_version: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., producer: _Optional[str] = ..., customer_key: _Optional[str] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., trace: _Optional[_Union[TraceContext, _Mapping]] = ..., stream_id: _Optional[str] = ..., stream_version: _Optional[int] = ..., position: _Optional[int] = ..., payload: _Optional[bytes] = ...) -> None: ...
+    sealed_by: str
+    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., schema_version: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., producer: _Optional[str] = ..., customer_key: _Optional[str] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., trace: _Optional[_Union[TraceContext, _Mapping]] = ..., stream_id: _Optional[str] = ..., stream_version: _Optional[int] = ..., position: _Optional[int] = ..., payload: _Optional[bytes] = ..., sealed_by: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,99 @@
+"""The key vault: the data keys that seal personal data on the topics.
+
+It lives in a schema (or database) of its own, shared by the services as Kafka is:
+no service reads another's tables, but every consumer must find the keys of what it
+reads. A key is issued once, by the producer that first seals with it, and destroyed by
+an erasure; a destroyed key leaves a tombstone, so it is never issued again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.common.v1.envelope_pb2 import Envelope
+from crm_eventstore import MigrationSet
+from crm_messaging.sealing import KeyDestroyed, new_secret, open_envelope
+
+__all__ = ["VAULT_MIGRATIONS", "KeyVault"]
+
+VAULT_MIGRATIONS = MigrationSet("vault", "crm_messaging", "vault_migrations")
+
+_ISSUE = text("""
+INSERT INTO data_keys (key_id, secret)
+SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:secrets AS bytea[]))
+ON CONFLICT (key_id) DO NOTHING
+RETURNING key_id, secret
+""")
+_READ = text("SELECT key_id, secret FROM data_keys WHERE key_id = ANY(CAST(:ids AS text[]))")
+_DESTROY = text("""
+INSERT INTO data_keys (key_id, secret, destroyed_at)
+SELECT key_id, NULL, now() FROM unnest(CAST(:ids AS text[])) AS key_id
+ON CONFLICT (key_id) DO UPDATE SET secret = NULL, destroyed_at = now()
+WHERE data_keys.secret IS NOT NULL
+""")
+
+
+class KeyVault:
+    """Data keys by id, in the vault schema that ``engine`` is bound to."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def issue(self, key_ids: Collection[str]) -> dict[str, bytes | None]:
+        """The secret of each key, made if it never existed; ``None`` for a destroyed one."""
+        ids = sorted(set(key_ids))  # sorted: concurrent issuers lock rows in one order
+        if not ids:
+            return {}
+        async with self.engine.begin() as connection:
+            rows = await connection.execute(_ISSUE, {"ids": ids,
+                                                     "secrets": [new_secret() for _ in ids]})
+            found = {str(key_id): _secret(secret) for key_id, secret in rows}
+            if len(found) < len(ids):
+                # Issued before (or destroyed). A statement of its own: it sees what a
+                # concurrent issuer committed while the insert waited on its rows.
+                rows = await connection.execute(
+                    _READ, {"ids": [i for i in ids if i not in found]})
+                found |= {str(key_id): _secret(secret) for key_id, secret in rows}
+        missing = set(ids) - set(found)
+        if missing:
+            raise RuntimeError(f"the vault did not issue keys {sorted(missing)[:3]}")
+        return found
+
+    async def secrets(self, key_ids: Collection[str]) -> dict[str, bytes | None]:
+        """The secret of each known key (``None``: destroyed); unknown ids are left out."""
+        if not key_ids:
+            return {}
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(_READ, {"ids": list(set(key_ids))})
+            return {str(key_id): _secret(secret) for key_id, secret in rows}
+
+    async def open(self, envelopes: Sequence[Envelope]) -> list[Envelope | None]:
+        """Open sealed payloads in place (one query for all); ``None`` for each envelope
+        whose key was destroyed. For tools and tests: consumers get this from the kit."""
+        secrets = await self.secrets({e.sealed_by for e in envelopes if e.sealed_by})
+        opened: list[Envelope | None] = []
+        for envelope in envelopes:
+            try:
+                open_envelope(envelope, secrets)
+            except KeyDestroyed:
+                opened.append(None)
+            else:
+                opened.append(envelope)
+        return opened
+
+    async def destroy(self, key_ids: Collection[str]) -> int:
+        """Destroy keys (ids never issued get a tombstone too); return how many were live
+        or unknown before. Destroying twice changes nothing."""
+        ids = sorted(set(key_ids))
+        if not ids:
+            return 0
+        async with self.engine.begin() as connection:
+            result = await connection.execute(_DESTROY, {"ids": ids})
+            return int(result.rowcount)
+
+
+def _secret(value: bytes | None) -> bytes | None:
+    return None if value is None else bytes(value)
