@@ -209,17 +209,20 @@ class Consumer:
 
     async def _vault_secrets(self, vault: KeyVault,
                              key_ids: set[str]) -> dict[str, bytes | None]:
+        """The keys of a chunk. Without the vault nothing can be applied, and nothing
+        may be dead-lettered for its absence: wait for it (the partitions stay put)."""
         delay = self.settings.backoff_initial
-        for attempt in range(1, self.settings.max_attempts + 1):
+        attempt = 1
+        while True:
             try:
                 return await vault.secrets(key_ids)
             except Exception as exc:
-                if not _is_transient(exc) or attempt == self.settings.max_attempts:
+                if not _is_transient(exc):
                     raise
                 log.warning("key vault unavailable (attempt %d): %s", attempt, _reason(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.backoff_max)
-        raise AssertionError("unreachable")
+                attempt += 1
 
     async def _apply_together(self, messages: list[InboundMessage]) -> None:
         async with self.store.transaction() as uow:
