@@ -19,7 +19,10 @@ from crm.touchpoints.v1.touchpoints_pb2 import (
     TouchpointRecorded,
 )
 from crm_contracts import encode_envelope, pack_payload, to_timestamp
+from crm_contracts.privacy import customer_key_id
 from crm_eventstore import create_engine
+from crm_messaging import KeyVault
+from crm_messaging.sealing import seal
 
 START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 _position = iter(range(1, 1_000_000))
@@ -108,9 +111,11 @@ def merged(survivor: str, away: str) -> Message:
 
 async def publish(
     producer: AIOKafkaProducer, topic: str, key: str, *messages: Message,
-    causation_id: str = "",
+    causation_id: str = "", vault: KeyVault | None = None,
 ) -> list[Envelope]:
-    """Send ``messages`` as the profile service would (keyed by ``key``); the envelopes."""
+    """Send ``messages`` as the profile service would (keyed by ``key``, sealed by the
+    customer's key when given a ``vault``); the envelopes, unsealed."""
+    secret = (await vault.issue([customer_key_id(key)]))[customer_key_id(key)] if vault else None
     sent = []
     for message in messages:
         event_type, payload = pack_payload(message)
@@ -127,7 +132,12 @@ async def publish(
             payload=payload,
             causation_id=causation_id,
         )
-        await producer.send_and_wait(topic, encode_envelope(envelope), key=key.encode())
+        wire = Envelope()
+        wire.CopyFrom(envelope)
+        if secret is not None:
+            wire.payload = seal(payload, event_id=envelope.event_id, secret=secret)
+            wire.sealed_by = customer_key_id(key)
+        await producer.send_and_wait(topic, encode_envelope(wire), key=key.encode())
         sent.append(envelope)
     return sent
 

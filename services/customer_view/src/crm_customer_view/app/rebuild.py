@@ -31,7 +31,8 @@ from crm_customer_view.domain import (
 )
 from crm_customer_view.settings import CustomerViewSettings
 from crm_eventstore import EventStore, create_engine
-from crm_messaging import InboundMessage
+from crm_messaging import InboundMessage, KeyVault
+from crm_messaging.sealing import BrokenSeal, KeyDestroyed, open_envelope
 from crm_messaging.tracing import from_headers
 
 __all__ = ["Comparison", "RebuildResult", "compare", "rebuild"]
@@ -82,8 +83,13 @@ async def rebuild(settings: CustomerViewSettings, schema: str) -> RebuildResult:
     await SERVICE.migrate(settings.model_copy(update={"db_schema": schema}))
     started = time.perf_counter()
     history = _History()
-    async for batch in _history(settings):
-        history.add(batch)
+    vault_engine = create_engine(settings.vault_database_url, settings.vault_schema,
+                                 pool_size=1)
+    try:
+        async for batch in _history(settings):
+            history.add(await _opened(KeyVault(vault_engine), batch))
+    finally:
+        await vault_engine.dispose()
     config = settings.projection_config()
     records = []
     for customer_id in history.customers():
@@ -195,6 +201,21 @@ async def _history(settings: CustomerViewSettings):  # type: ignore[no-untyped-d
                     yield batch
     finally:
         await consumer.stop()
+
+
+async def _opened(vault: KeyVault, batch: list[InboundMessage]) -> list[InboundMessage]:
+    """The batch with sealed payloads opened, without what cannot be: a destroyed key (an
+    erasure; the live consumer skipped it too, unless it came before the erasure) or a
+    broken seal (the live consumer dead-lettered it)."""
+    secrets = await vault.secrets({m.envelope.sealed_by for m in batch if m.envelope.sealed_by})
+    opened = []
+    for message in batch:
+        try:
+            open_envelope(message.envelope, secrets)
+        except (KeyDestroyed, BrokenSeal):
+            continue
+        opened.append(message)
+    return opened
 
 
 def _message(record) -> InboundMessage | None:  # type: ignore[no-untyped-def]
