@@ -76,6 +76,11 @@ class ConsumerSettings:
     backoff_initial: float = 0.05
     backoff_max: float = 2.0
     poll_timeout_ms: int = 500
+    # How long the broker may hold a fetch that finds nothing new. Kafka answers a held
+    # fetch as soon as data arrives; Tansu (the embedded broker) was measured to answer
+    # ~130 ms late on average at 500 ms, ~17 ms at 50 ms, at ~2.5% of a core per idle
+    # consumer. Every hop of the pipeline pays it, so it is a freshness setting.
+    fetch_max_wait_ms: int = 50
     max_poll_records: int = 1_000
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
@@ -132,6 +137,7 @@ class Consumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.settings.max_poll_records,
+            fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
             session_timeout_ms=self.settings.session_timeout_ms,
             heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
         )
