@@ -37,6 +37,7 @@ from crm_contracts import (
 from crm_devstack.ports import free_port as _free_port
 from crm_eventstore import NewEvent
 from crm_messaging import KeyVault
+from crm_messaging.reading import records_to_end
 from crm_messaging.topics import dead_letter_topic
 
 __all__ = [
@@ -91,12 +92,7 @@ async def _read_once(bootstrap: str, topic: str) -> list[ConsumerRecord]:
             return []
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[ConsumerRecord] = []
-        while [p for p in partitions if await consumer.position(p) < ends[p]]:
-            for batch in (await consumer.getmany(timeout_ms=500)).values():
-                records += batch
-        return records
+        return [r async for batch in records_to_end(consumer, partitions) for r in batch]
     finally:
         await consumer.stop()
 

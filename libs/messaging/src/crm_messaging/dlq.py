@@ -28,6 +28,7 @@ from typing import Any, cast
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from crm_messaging.reading import records_to_end
 from crm_messaging.topics import DLQ_SUFFIX, dead_letter_topic
 
 __all__ = [
@@ -133,10 +134,6 @@ class _DlqReader:
     def __init__(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> None:
         self.consumer = consumer
         self.partitions = partitions
-        self._ends: dict[TopicPartition, int] = {}
-
-    async def snapshot_ends(self) -> None:
-        self._ends = dict(await self.consumer.end_offsets(self.partitions))
 
     async def committed(self, tp: TopicPartition) -> int | None:
         return cast("int | None", await self.consumer.committed(tp))
@@ -146,12 +143,8 @@ class _DlqReader:
 
     async def batches(self) -> AsyncIterator[list[Any]]:
         """Records in batches of one partition each, until every partition reached its end."""
-        while [tp for tp in self.partitions if await self.consumer.position(tp) < self._ends[tp]]:
-            fetched = await self.consumer.getmany(timeout_ms=500, max_records=500)
-            for tp, records in fetched.items():
-                batch = [r for r in records if r.offset < self._ends[tp]]
-                if batch:
-                    yield batch
+        async for batch in records_to_end(self.consumer, self.partitions):
+            yield batch
 
     async def records(self) -> AsyncIterator[Any]:
         """Every record up to the end snapshot."""
@@ -172,9 +165,7 @@ async def _dlq_reader(bootstrap_servers: str, topic: str, group: str) -> AsyncIt
         partitions = [TopicPartition(dlq, p)
                       for p in sorted(consumer.partitions_for_topic(dlq) or ())]
         consumer.assign(partitions)
-        reader = _DlqReader(consumer, partitions)
-        await reader.snapshot_ends()
-        yield reader
+        yield _DlqReader(consumer, partitions)
     finally:
         await consumer.stop()
 

@@ -10,13 +10,15 @@ import argparse
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm.common.v1.envelope_pb2 import Envelope
 from crm_contracts import ContractError, decode_envelope
 from crm_customer_view.adapters.view_store import ViewStore
 from crm_customer_view.domain import (
@@ -31,9 +33,9 @@ from crm_customer_view.domain import (
 )
 from crm_customer_view.settings import CustomerViewSettings
 from crm_eventstore import EventStore, create_engine
-from crm_messaging import InboundMessage, KeyVault
+from crm_messaging import KeyVault
+from crm_messaging.reading import records_to_end
 from crm_messaging.sealing import BrokenSeal, KeyDestroyed, open_envelope
-from crm_messaging.tracing import from_headers
 
 __all__ = ["Comparison", "RebuildResult", "compare", "rebuild"]
 
@@ -116,19 +118,20 @@ class _History:
         self._keys: dict[str, frozenset[str]] = {}
         self._by_key: dict[str, list[str]] = defaultdict(list)
 
-    def add(self, messages: list[InboundMessage]) -> None:
-        for message in messages:
-            if message.event_id in self.events:
+    def add(self, envelopes: list[Envelope]) -> None:
+        for envelope in envelopes:
+            event_id = envelope.event_id
+            if event_id in self.events:
                 continue
             try:
-                facts = facts_from_envelope(message.envelope)
+                facts = facts_from_envelope(envelope)
             except (ContractError, InvalidEvent):
                 continue  # the live consumer dead-lettered it
             keys = frozenset().union(*(index_keys(f) for f in facts))
-            self.events[message.event_id] = facts
-            self._keys[message.event_id] = keys
+            self.events[event_id] = facts
+            self._keys[event_id] = keys
             for key in keys:
-                self._by_key[key].append(message.event_id)
+                self._by_key[key].append(event_id)
 
     def customers(self) -> list[str]:
         prefix = customer_key("")
@@ -180,9 +183,10 @@ async def replace_live(live: AsyncEngine, rebuilt_schema: str) -> None:
                 f'INSERT INTO {table} SELECT * FROM "{rebuilt_schema}".{table}'))
 
 
-async def _history(settings: CustomerViewSettings):  # type: ignore[no-untyped-def]
+async def _history(settings: CustomerViewSettings) -> AsyncIterator[list[Envelope]]:
+    # A short fetch wait: the reader's last fetches find nothing new (see ConsumerSettings).
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                enable_auto_commit=False)
+                                enable_auto_commit=False, fetch_max_wait_ms=50)
     await consumer.start()
     try:
         partitions = [TopicPartition(settings.profiles_topic, p)
@@ -191,40 +195,34 @@ async def _history(settings: CustomerViewSettings):  # type: ignore[no-untyped-d
             return
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        while [p for p in partitions if await consumer.position(p) < ends[p]]:
-            fetched = await consumer.getmany(timeout_ms=500, max_records=_BATCH)
-            for records in fetched.values():
-                batch = [m for m in (_message(r) for r in records if r.offset < ends[
-                    TopicPartition(r.topic, r.partition)]) if m is not None]
-                if batch:
-                    yield batch
+        async for records in records_to_end(consumer, partitions, max_records=_BATCH):
+            batch = [e for e in map(_envelope, records) if e is not None]
+            if batch:
+                yield batch
     finally:
         await consumer.stop()
 
 
-async def _opened(vault: KeyVault, batch: list[InboundMessage]) -> list[InboundMessage]:
+async def _opened(vault: KeyVault, batch: list[Envelope]) -> list[Envelope]:
     """The batch with sealed payloads opened, without what cannot be: a destroyed key (an
     erasure; the live consumer skipped it too, unless it came before the erasure) or a
     broken seal (the live consumer dead-lettered it)."""
-    secrets = await vault.secrets({m.envelope.sealed_by for m in batch if m.envelope.sealed_by})
+    secrets = await vault.secrets({e.sealed_by for e in batch if e.sealed_by})
     opened = []
-    for message in batch:
+    for envelope in batch:
         try:
-            open_envelope(message.envelope, secrets)
+            open_envelope(envelope, secrets)
         except (KeyDestroyed, BrokenSeal):
             continue
-        opened.append(message)
+        opened.append(envelope)
     return opened
 
 
-def _message(record) -> InboundMessage | None:  # type: ignore[no-untyped-def]
+def _envelope(record: ConsumerRecord) -> Envelope | None:
     try:
-        envelope = decode_envelope(record.value)
+        return decode_envelope(record.value)
     except ContractError:
         return None  # the live consumer dead-lettered it too
-    return InboundMessage(record.topic, record.partition, record.offset, record.key, envelope,
-                          from_headers(record.headers))
 
 
 async def _digests(engine: AsyncEngine) -> dict[str, str]:
