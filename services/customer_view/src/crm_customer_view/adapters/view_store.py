@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -20,8 +20,8 @@ from crm_customer_view.domain import (
     Fact,
     JsonObject,
     Redirect,
-    digest,
     facts_from_envelope,
+    json_digest,
     stored_form,
 )
 
@@ -89,21 +89,8 @@ INSERT INTO customer_identifiers (type, value, customer_id)
 SELECT type, value, customer_id FROM live
 ON CONFLICT DO NOTHING
 """)
-_SAVE_RECORDS = text("""
-INSERT INTO customer_records
-    (customer_id, survivor_id, record, masked, digest, version, last_event_at, updated_at)
-SELECT id, survivor, CAST(record AS jsonb), CAST(masked AS jsonb), digest, version, last_at,
-       clock_timestamp()
-FROM unnest(CAST(:ids AS text[]), CAST(:survivors AS text[]), CAST(:records AS text[]),
-            CAST(:masked AS text[]), CAST(:digests AS text[]), CAST(:versions AS integer[]),
-            CAST(:last_at AS timestamptz[]))
-     AS r(id, survivor, record, masked, digest, version, last_at)
-""")
-_SAVE_ALL_IDENTIFIERS = text("""
-INSERT INTO customer_identifiers (type, value, customer_id)
-SELECT * FROM unnest(CAST(:types AS text[]), CAST(:values AS text[]), CAST(:ids AS text[]))
-ON CONFLICT DO NOTHING
-""")
+_RECORD_COLUMNS = ("customer_id", "survivor_id", "record", "masked", "digest", "version",
+                   "last_event_at", "updated_at")
 # What is stored of each id, locked until the transaction ends: a concurrent
 # recomputation of the same lineage waits, then compares with what this one stored.
 _STORED_FORMS = text("""
@@ -226,19 +213,30 @@ class ViewStore:
             "types": [t for t, _, _ in live], "values": [v for _, v, _ in live],
             "owners": [c for _, _, c in live]})
 
-    async def insert_records(self, results: Sequence[CustomerRecord | Redirect]) -> None:
-        """Insert many records at once into empty tables (a rebuild)."""
-        rows = [_row(result) for result in results]
+    async def copy_events(
+        self, events: Sequence[tuple[str, Sequence[Fact], Iterable[str]]]
+    ) -> None:
+        """:meth:`save_events` into empty tables (a rebuild): COPY, no conflicts to look for."""
+        await self._copy("view_events", ("event_id", "facts"),
+                         [(event_id, encode_facts(facts)) for event_id, facts, _ in events])
+        await self._copy("view_event_keys", ("key", "event_id"),
+                         [(key, event_id) for event_id, _, keys in events for key in keys])
+
+    async def copy_records(self, results: Sequence[CustomerRecord | Redirect]) -> None:
+        """Records and their identifiers into empty tables (a rebuild), by COPY."""
+        now = datetime.now(UTC)
+        await self._copy("customer_records", _RECORD_COLUMNS,
+                         [(*_row(result), now) for result in results])
+        # A set: an identifier two records both claim (not shared yet) is filed once each.
+        await self._copy("customer_identifiers", ("type", "value", "customer_id"), list({
+            (i.type, i.value, r.customer_id) for r in results
+            if isinstance(r, CustomerRecord) for i in r.identifiers if not i.shared}))
+
+    async def _copy(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if rows:
-            names = ("ids", "survivors", "records", "masked", "digests", "versions", "last_at")
-            await self.connection.execute(
-                _SAVE_RECORDS, {name: [row[i] for row in rows] for i, name in enumerate(names)})
-        live = [(i.type, i.value, r.customer_id) for r in results
-                if isinstance(r, CustomerRecord) for i in r.identifiers if not i.shared]
-        if live:
-            await self.connection.execute(_SAVE_ALL_IDENTIFIERS, {
-                "types": [t for t, _, _ in live], "values": [v for _, v, _ in live],
-                "ids": [c for _, _, c in live]})
+            raw = (await self.connection.get_raw_connection()).driver_connection
+            assert raw is not None  # an open connection of the asyncpg dialect
+            await raw.copy_records_to_table(table, records=rows, columns=list(columns))
 
     async def record(self, customer_id: str) -> StoredRecord | None:
         row = (await self.connection.execute(_RECORD, {"id": customer_id})).first()
@@ -279,6 +277,7 @@ def _stored_event(event_id: str, facts: str | None, envelope: bytes | None) -> S
 def _row(result: CustomerRecord | Redirect) -> tuple[Any, ...]:
     if isinstance(result, Redirect):
         return (result.customer_id, result.survivor_id, None, None, None, 0, None)
-    return (result.customer_id, None, json.dumps(stored_form(result)),
-            json.dumps(result.to_json(mask_pii=True)), digest(result),
+    unmasked = stored_form(result)  # made once: stored, and digested
+    return (result.customer_id, None, json.dumps(unmasked),
+            json.dumps(result.to_json(mask_pii=True)), json_digest(unmasked),
             result.freshness.version, result.freshness.last_event_at)

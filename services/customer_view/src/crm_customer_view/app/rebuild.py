@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -42,6 +42,7 @@ __all__ = ["Comparison", "RebuildResult", "compare", "rebuild"]
 T = TypeVar("T")
 
 _BATCH = 500
+_OPEN_TOGETHER = 5_000  # envelopes opened with one vault query
 _DIGESTS = text("SELECT customer_id, coalesce(digest, 'redirect:' || survivor_id)"
                 " FROM customer_records")
 _TABLES = ("view_events", "view_event_keys", "customer_records", "customer_identifiers")
@@ -87,9 +88,15 @@ async def rebuild(settings: CustomerViewSettings, schema: str) -> RebuildResult:
     history = _History()
     vault_engine = create_engine(settings.vault_database_url, settings.vault_schema,
                                  pool_size=1)
+    vault = KeyVault(vault_engine)
     try:
+        pending: list[Envelope] = []
         async for batch in _history(settings):
-            history.add(await _opened(KeyVault(vault_engine), batch))
+            pending += batch
+            if len(pending) >= _OPEN_TOGETHER:
+                history.add(await _opened(vault, pending))
+                pending = []
+        history.add(await _opened(vault, pending))
     finally:
         await vault_engine.dispose()
     config = settings.projection_config()
@@ -99,12 +106,9 @@ async def rebuild(settings: CustomerViewSettings, schema: str) -> RebuildResult:
         history.scrub(facts)
         records.append(record_of(customer_id, facts, config))
     try:
-        async with EventStore(engine).transaction() as uow:
-            store = ViewStore(uow.connection)
-            for rows in _chunks(history.rows(), 5_000):
-                await store.save_events(rows)
-            for chunk in _chunks(records, 2_000):
-                await store.insert_records(chunk)
+        # On two connections: Postgres files one chunk while this process encodes the next.
+        await asyncio.gather(_file(engine, history.rows(), 2_000, ViewStore.copy_events),
+                             _file(engine, records, 1_000, ViewStore.copy_records))
     finally:
         await engine.dispose()
     return RebuildResult(schema, len(history.events), time.perf_counter() - started)
@@ -159,8 +163,13 @@ class _History:
         return [(event_id, facts, self._keys[event_id]) for event_id, facts in self.events.items()]
 
 
-def _chunks(items: list[T], size: int) -> list[list[T]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+async def _file(engine: AsyncEngine, items: list[T], chunk: int,
+                save: Callable[[ViewStore, list[T]], Awaitable[None]]) -> None:
+    """``items`` saved ``chunk`` at a time, in one transaction."""
+    async with EventStore(engine).transaction() as uow:
+        store = ViewStore(uow.connection)
+        for start in range(0, len(items), chunk):
+            await save(store, items[start:start + chunk])
 
 
 async def compare(live: AsyncEngine, rebuilt: AsyncEngine) -> Comparison:

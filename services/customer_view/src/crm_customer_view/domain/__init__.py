@@ -140,6 +140,7 @@ from crm_customer_view.domain.record import (
     Redirect,
     TraitValue,
     digest,
+    json_digest,
 )
 from crm_customer_view.domain.timeline import TimelineEntry
 from crm_customer_view.domain.values import EventMeta, Identifier, Touchpoint
@@ -194,6 +195,7 @@ __all__ = [
     "facts_from_envelope",
     "facts_from_event",
     "index_keys",
+    "json_digest",
     "keys_to_load",
     "mask_email",
     "mask_name",

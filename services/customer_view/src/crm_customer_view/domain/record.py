@@ -165,8 +165,12 @@ class Redirect:
 def digest(record: CustomerRecord) -> str:
     """A stable sha256 of the record's canonical JSON (unmasked): equal records, equal
     digests, whatever the process, the order of folding or the time of the rebuild."""
-    canonical = json.dumps(record.to_json(mask_pii=False), sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False)
+    return json_digest(record.to_json(mask_pii=False))
+
+
+def json_digest(unmasked: JsonObject) -> str:
+    """:func:`digest` of a record whose unmasked JSON the caller has already made."""
+    canonical = json.dumps(unmasked, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
