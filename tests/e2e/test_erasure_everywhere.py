@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from crm.common.v1.envelope_pb2 import Envelope
 from crm_contracts import decode_envelope
 from crm_devstack.testing import (
     ServiceUnderTest,
@@ -55,7 +56,8 @@ async def readable_on_topics(bootstrap: str, vault: KeyVault,
         records = await read_topic(bootstrap, topic, timeout=1)
         opened = await vault.open([decode_envelope(r.value) for r in records])
         for record, envelope in zip(records, opened, strict=True):
-            seen = (record.key or b"") + record.value + (envelope.payload if envelope else b"")
+            payload = envelope.payload if isinstance(envelope, Envelope) else b""
+            seen = (record.key or b"") + record.value + payload
             found |= {n for n in needles if n.encode() in seen}
     return found
 

@@ -38,6 +38,7 @@ from crm_devstack.ports import free_port as _free_port
 from crm_eventstore import NewEvent
 from crm_messaging import KeyVault
 from crm_messaging.reading import records_to_end
+from crm_messaging.sealing import BrokenSeal, KeyDestroyed
 from crm_messaging.topics import dead_letter_topic
 
 __all__ = [
@@ -100,8 +101,12 @@ async def _read_once(bootstrap: str, topic: str) -> list[ConsumerRecord]:
 async def unpacked(records: Iterable[ConsumerRecord], vault: KeyVault) -> list[Message | None]:
     """The payload of each record, opened with the key vault if sealed; ``None`` for one
     whose key was destroyed (its person was erased)."""
-    envelopes = await vault.open([decode_envelope(r.value) for r in records])
-    return [None if e is None else unpack_payload(e) for e in envelopes]
+    unpacked: list[Message | None] = []
+    for opened in await vault.open([decode_envelope(r.value) for r in records]):
+        if isinstance(opened, BrokenSeal):
+            raise opened
+        unpacked.append(None if isinstance(opened, KeyDestroyed) else unpack_payload(opened))
+    return unpacked
 
 
 def _connections(process: psutil.Process) -> list[Any]:

@@ -33,10 +33,10 @@ from crm_eventstore import EventStore, UnitOfWork
 from crm_messaging.errors import DeadLetter, RetryLater
 from crm_messaging.inbox import claim
 from crm_messaging.metrics import CONSUMER_LAG, CONSUMER_MESSAGES
-from crm_messaging.sealing import BrokenSeal, KeyDestroyed, open_envelope
+from crm_messaging.sealing import BrokenSeal, KeyDestroyed
 from crm_messaging.topics import dead_letter_topic
 from crm_messaging.tracing import TraceContext, from_headers, use_trace
-from crm_messaging.vault import KeyVault
+from crm_messaging.vault import KeyVault, Opened
 
 __all__ = ["BatchHandler", "Consumer", "ConsumerSettings", "Handler", "InboundMessage"]
 
@@ -205,23 +205,22 @@ class Consumer:
     ) -> list[InboundMessage | str | _Erased]:
         """Open the sealed payloads among ``messages`` in place: what cannot be opened
         becomes the reason (dead-lettered), or ``_ERASED`` if its key was destroyed."""
-        key_ids = {m.envelope.sealed_by for m in messages
-                   if isinstance(m, InboundMessage) and m.envelope.sealed_by}
-        if not key_ids or self.vault is None:
+        decoded = [m for m in messages if isinstance(m, InboundMessage)]
+        if self.vault is None or not any(m.envelope.sealed_by for m in decoded):
             return list(messages)
-        secrets = await self._vault_secrets(self.vault, key_ids)
-        return [_opened(m, secrets) if isinstance(m, InboundMessage) else m
+        opened = iter(await self._vault_open(self.vault, [m.envelope for m in decoded]))
+        return [_outcome(m, next(opened)) if isinstance(m, InboundMessage) else m
                 for m in messages]
 
-    async def _vault_secrets(self, vault: KeyVault,
-                             key_ids: set[str]) -> dict[str, bytes | None]:
-        """The keys of a chunk. Without the vault nothing can be applied, and nothing
-        may be dead-lettered for its absence: wait for it (the partitions stay put)."""
+    async def _vault_open(self, vault: KeyVault, envelopes: list[Envelope]) -> list[Opened]:
+        """A chunk's envelopes opened. Without the vault nothing can be applied, and
+        nothing may be dead-lettered for its absence: wait for it (the partitions stay
+        put)."""
         delay = self.settings.backoff_initial
         attempt = 1
         while True:
             try:
-                return await vault.secrets(key_ids)
+                return await vault.open(envelopes)
             except Exception as exc:
                 if not _is_transient(exc):
                     raise
@@ -348,14 +347,11 @@ class _Erased:
 _ERASED = _Erased()
 
 
-def _opened(message: InboundMessage,
-            secrets: dict[str, bytes | None]) -> InboundMessage | str | _Erased:
-    try:
-        open_envelope(message.envelope, secrets)
-    except KeyDestroyed:
+def _outcome(message: InboundMessage, opened: Opened) -> InboundMessage | str | _Erased:
+    if isinstance(opened, KeyDestroyed):
         return _ERASED
-    except BrokenSeal as exc:
-        return str(exc)
+    if isinstance(opened, BrokenSeal):
+        return str(opened)
     return message
 
 

@@ -8,16 +8,20 @@ an erasure; a destroyed key leaves a tombstone, so it is never issued again.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import TypeAlias
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.common.v1.envelope_pb2 import Envelope
 from crm_eventstore import MigrationSet
-from crm_messaging.sealing import KeyDestroyed, new_secret, open_envelope
+from crm_messaging.sealing import BrokenSeal, KeyDestroyed, new_secret, open_envelope
 
-__all__ = ["VAULT_MIGRATIONS", "KeyVault"]
+__all__ = ["VAULT_MIGRATIONS", "KeyVault", "Opened"]
+
+# An envelope as the vault leaves it: opened (or clear), or the reason it stays sealed.
+Opened: TypeAlias = Envelope | KeyDestroyed | BrokenSeal
 
 VAULT_MIGRATIONS = MigrationSet("vault", "crm_messaging", "vault_migrations")
 
@@ -70,19 +74,14 @@ class KeyVault:
             rows = await connection.execute(_READ, {"ids": list(set(key_ids))})
             return {str(key_id): _secret(secret) for key_id, secret in rows}
 
-    async def open(self, envelopes: Sequence[Envelope]) -> list[Envelope | None]:
-        """Open sealed payloads in place (one query for all); ``None`` for each envelope
-        whose key was destroyed. For tools and tests: consumers get this from the kit."""
+    async def open(self, envelopes: Sequence[Envelope]) -> list[Opened]:
+        """Open the sealed payloads among ``envelopes`` in place, with one query. For each
+        envelope: itself (opened, or in the clear all along), or why it stays sealed: its
+        key was destroyed (:class:`KeyDestroyed`: its person was erased), or its seal is
+        broken or its key unknown (:class:`BrokenSeal`). Nothing is opened if the query
+        fails, so a caller may retry. Consumers get this from the kit."""
         secrets = await self.secrets({e.sealed_by for e in envelopes if e.sealed_by})
-        opened: list[Envelope | None] = []
-        for envelope in envelopes:
-            try:
-                open_envelope(envelope, secrets)
-            except KeyDestroyed:
-                opened.append(None)
-            else:
-                opened.append(envelope)
-        return opened
+        return [_opened(envelope, secrets) for envelope in envelopes]
 
     async def destroy(self, key_ids: Collection[str]) -> int:
         """Destroy keys (ids never issued get a tombstone too); return how many were live
@@ -93,6 +92,14 @@ class KeyVault:
         async with self.engine.begin() as connection:
             result = await connection.execute(_DESTROY, {"ids": ids})
             return int(result.rowcount)
+
+
+def _opened(envelope: Envelope, secrets: Mapping[str, bytes | None]) -> Opened:
+    try:
+        open_envelope(envelope, secrets)
+    except (KeyDestroyed, BrokenSeal) as why:
+        return why
+    return envelope
 
 
 def _secret(value: bytes | None) -> bytes | None:

@@ -68,7 +68,7 @@ async def _changes(changelog: Changelog,
     assert all(e.sealed_by == f"customer:{customer_id}" for e in sealed)
     mine = []
     for envelope in await changelog.vault.open(sealed):
-        if envelope is not None:
+        if isinstance(envelope, Envelope):
             message = unpack_payload(envelope)
             assert isinstance(message, CustomerRecordChanged)
             mine.append((envelope, message))

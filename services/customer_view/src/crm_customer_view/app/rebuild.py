@@ -35,7 +35,6 @@ from crm_customer_view.settings import CustomerViewSettings
 from crm_eventstore import EventStore, create_engine
 from crm_messaging import KeyVault
 from crm_messaging.reading import records_to_end
-from crm_messaging.sealing import BrokenSeal, KeyDestroyed, open_envelope
 
 __all__ = ["Comparison", "RebuildResult", "compare", "rebuild"]
 
@@ -216,15 +215,7 @@ async def _opened(vault: KeyVault, batch: list[Envelope]) -> list[Envelope]:
     """The batch with sealed payloads opened, without what cannot be: a destroyed key (an
     erasure; the live consumer skipped it too, unless it came before the erasure) or a
     broken seal (the live consumer dead-lettered it)."""
-    secrets = await vault.secrets({e.sealed_by for e in batch if e.sealed_by})
-    opened = []
-    for envelope in batch:
-        try:
-            open_envelope(envelope, secrets)
-        except (KeyDestroyed, BrokenSeal):
-            continue
-        opened.append(envelope)
-    return opened
+    return [e for e in await vault.open(batch) if isinstance(e, Envelope)]
 
 
 def _envelope(record: ConsumerRecord) -> Envelope | None:
