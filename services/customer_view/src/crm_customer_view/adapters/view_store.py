@@ -227,7 +227,7 @@ class ViewStore:
         now = datetime.now(UTC)
         await self._copy("customer_records", _RECORD_COLUMNS,
                          [(*_row(result), now) for result in results])
-        # A set: an identifier two records both claim (not shared yet) is filed once each.
+        # Each (type, value, customer) once: the table's primary key.
         await self._copy("customer_identifiers", ("type", "value", "customer_id"), list({
             (i.type, i.value, r.customer_id) for r in results
             if isinstance(r, CustomerRecord) for i in r.identifiers if not i.shared}))
