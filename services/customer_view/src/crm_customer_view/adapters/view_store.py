@@ -206,8 +206,7 @@ class ViewStore:
         if not rows:
             return
         names = ("ids", "survivors", "records", "masked", "digests", "versions", "last_at")
-        live = [(i.type, i.value, r.customer_id) for r in results
-                if isinstance(r, CustomerRecord) for i in r.identifiers if not i.shared]
+        live = _found_by(results)
         await self.connection.execute(_UPSERT_RECORDS, {
             **{name: [row[i] for row in rows] for i, name in enumerate(names)},
             "types": [t for t, _, _ in live], "values": [v for _, v, _ in live],
@@ -228,9 +227,8 @@ class ViewStore:
         await self._copy("customer_records", _RECORD_COLUMNS,
                          [(*_row(result), now) for result in results])
         # Each (type, value, customer) once: the table's primary key.
-        await self._copy("customer_identifiers", ("type", "value", "customer_id"), list({
-            (i.type, i.value, r.customer_id) for r in results
-            if isinstance(r, CustomerRecord) for i in r.identifiers if not i.shared}))
+        await self._copy("customer_identifiers", ("type", "value", "customer_id"),
+                         list(dict.fromkeys(_found_by(results))))
 
     async def _copy(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if rows:
@@ -272,6 +270,12 @@ def _stored_event(event_id: str, facts: str | None, envelope: bytes | None) -> S
         return StoredEvent(event_id, decode_facts(facts))
     assert envelope is not None  # the table's check constraint: one of them is set
     return StoredEvent(event_id, facts_from_envelope(decode_envelope(envelope)), legacy=True)
+
+
+def _found_by(results: Sequence[CustomerRecord | Redirect]) -> list[tuple[str, str, str]]:
+    """(type, value, customer id) of every identifier a record is found by (not shared)."""
+    return [(i.type, i.value, r.customer_id) for r in results
+            if isinstance(r, CustomerRecord) for i in r.identifiers if not i.shared]
 
 
 def _row(result: CustomerRecord | Redirect) -> tuple[Any, ...]:
