@@ -259,3 +259,23 @@ async def _committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
         return {p: await reader.committed(TopicPartition(topic, p)) or 0 for p in partitions}
     finally:
         await reader.stop()
+
+
+async def test_a_consumer_cancelled_while_joining_its_group_leaves_no_task_behind(
+    kafka_bootstrap: str, topic: str, store: EventStore, producer: AIOKafkaProducer,
+) -> None:
+    # The broker holds a new member's first join for a while; an app stopped in that
+    # wait must still close its client, or the client's tasks outlive it (and the event
+    # loop's shutdown may then wait on them forever).
+    before = asyncio.all_tasks()
+    consumer = Consumer(
+        bootstrap_servers=kafka_bootstrap, group_id="joining", topics=[topic],
+        handler=record_application, store=store, producer=producer,
+        settings=ConsumerSettings(session_timeout_ms=3_000, heartbeat_interval_ms=1_000))
+    task = asyncio.create_task(consumer.run())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+    left = [t for t in asyncio.all_tasks() - before if not t.done()]
+    assert left == []

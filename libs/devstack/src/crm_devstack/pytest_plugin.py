@@ -29,6 +29,13 @@ if TYPE_CHECKING:
     from crm_messaging import KeyVault
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Services under test (in process or as child processes) join their consumer groups
+    # in ~1.5s instead of ~5s: Tansu holds a new member's first join for half the session
+    # timeout, and a test's app stopped during that hold waits for it to leave cleanly.
+    os.environ.setdefault("CONSUMER_SESSION_TIMEOUT_MS", "3000")
+
+
 def _use_containers() -> bool:
     return os.environ.get("CRM_TEST_CONTAINERS", "").lower() in ("1", "true", "yes")
 

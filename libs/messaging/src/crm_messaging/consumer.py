@@ -153,8 +153,10 @@ class Consumer:
     async def run(self) -> None:
         """Consume until :meth:`stop` is called or the task is cancelled."""
         self._kafka.subscribe(self.topics, listener=_WaitForChunk(self._chunk_lock))
-        await self._kafka.start()
         try:
+            # Inside the try: start() waits for the group to assign partitions, and a task
+            # cancelled in that wait must still close the client and its background tasks.
+            await self._kafka.start()
             while not self._stopping.is_set():
                 batches = await self._kafka.getmany(
                     timeout_ms=self.settings.poll_timeout_ms,

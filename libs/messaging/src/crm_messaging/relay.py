@@ -172,8 +172,8 @@ class OutboxRelay:
 async def topic_is_empty(bootstrap_servers: str, topic: str) -> bool:
     """Whether ``topic`` is missing or has never held a record, per the broker."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
     try:
+        await consumer.start()
         if topic not in await consumer.topics():  # fetches fresh metadata
             return True
         partitions = consumer.partitions_for_topic(topic) or set()

@@ -116,7 +116,7 @@ def _lifespan(
             for group_role, group in groups.items():
                 if role in (ProcessRole.ALL, group_role):
                     group.start(app.state.ctx)
-                    stack.push_async_callback(group.stop)
+                    stack.push_async_callback(group.stop, settings.shutdown_grace_seconds)
             _log.info("%s started", settings.service_name, extra={
                 "schema": settings.db_schema, "kafka": settings.kafka_bootstrap_servers})
             yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from crm_eventstore import EventStore
@@ -27,12 +28,16 @@ def consumer_worker(
     the running service's resources (the key vault) is made by ``batch_handler_for``."""
 
     async def consume(ctx: ServiceContext) -> None:
+        session_ms = ctx.settings.consumer_session_timeout_ms
+        consumer_settings = dataclasses.replace(
+            settings or ConsumerSettings(), session_timeout_ms=session_ms,
+            heartbeat_interval_ms=session_ms // 3)
         consumer = Consumer(
             bootstrap_servers=ctx.settings.kafka_bootstrap_servers, group_id=group,
             topics=topics, handler=handler,
             batch_handler=batch_handler_for(ctx) if batch_handler_for else batch_handler,
             store=EventStore(ctx.engine),
-            producer=ctx.producer, settings=settings,
+            producer=ctx.producer, settings=consumer_settings,
             client_id=f"{ctx.settings.service_name}-{group}",
             vault=ctx.vault if open_sealed else None,
         )

@@ -39,6 +39,11 @@ class ServiceSettings(BaseSettings):
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    consumer_session_timeout_ms: int = Field(
+        default=10_000, ge=1_000,
+        description="how long a consumer group waits for a silent member before giving its "
+                    "partitions to the others; the broker (Tansu) also holds a new member's "
+                    "first join for half of it, so it sets how long a consumer takes to start")
     http_workers: int = Field(
         default=1, ge=1, le=64, description="HTTP worker processes (each runs the workers too)")
     background_processes: int = Field(

@@ -7,8 +7,10 @@ the process keeps serving so that the orchestrator, not a crash loop, decides.
 from __future__ import annotations
 
 import asyncio
+import linecache
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from crm_servicekit.context import ServiceContext
 
@@ -47,11 +49,18 @@ class WorkerGroup:
             task.add_done_callback(self._on_done)
             self._tasks.append(task)
 
-    async def stop(self) -> None:
-        """Cancel the workers and wait until each has finished."""
+    async def stop(self, within: float = 10.0) -> None:
+        """Cancel the workers and wait until each has finished, at most ``within`` seconds:
+        a worker still running then is logged with where it is stuck and left behind, so
+        that one stuck worker cannot hang the shutdown of the process."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=within)
+            for task in stuck:
+                name = task.get_name().removeprefix("worker:")
+                _log.error("worker %s did not stop within %.1fs; stuck at:\n%s", name, within,
+                           _where(task), extra={"worker": name})
         self._tasks.clear()
 
     def crashed(self) -> dict[str, BaseException]:
@@ -73,6 +82,19 @@ class WorkerGroup:
         self._crashed[name] = error
         self._crash.set()
         _log.error("worker %s crashed", name, exc_info=error, extra={"worker": name})
+
+
+def _where(task: asyncio.Task[None]) -> str:
+    """The chain of awaits ``task`` is suspended in, outermost first (``Task.get_stack``
+    shows only the task's own coroutine, not what that coroutine awaits)."""
+    lines = []
+    awaited: Any = task.get_coro()
+    while (frame := getattr(awaited, "cr_frame", None)) is not None:
+        code = frame.f_code
+        source = linecache.getline(code.co_filename, frame.f_lineno).strip()
+        lines.append(f"  {code.co_filename}:{frame.f_lineno} in {code.co_name}: {source}")
+        awaited = awaited.cr_await
+    return "\n".join(lines)
 
 
 async def _run(worker: Worker, ctx: ServiceContext) -> None:
