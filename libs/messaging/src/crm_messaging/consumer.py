@@ -55,6 +55,9 @@ class InboundMessage:
     key: bytes | None
     envelope: Envelope
     trace: TraceContext
+    # The vault key that sealed the payload on the topic ("" if it came in the clear); the
+    # envelope no longer says once the consumer has opened it.
+    sealed_by: str = ""
 
     @property
     def event_id(self) -> str:
@@ -339,7 +342,7 @@ def _decode(record: ConsumerRecord) -> InboundMessage | str:
     except ContractError as exc:
         return f"undecodable envelope: {exc}"
     return InboundMessage(record.topic, record.partition, record.offset, record.key,
-                          envelope, from_headers(record.headers))
+                          envelope, from_headers(record.headers), envelope.sealed_by)
 
 
 class _Erased:

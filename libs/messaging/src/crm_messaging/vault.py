@@ -74,6 +74,11 @@ class KeyVault:
             rows = await connection.execute(_READ, {"ids": list(set(key_ids))})
             return {str(key_id): _secret(secret) for key_id, secret in rows}
 
+    async def destroyed(self, key_ids: Collection[str]) -> set[str]:
+        """The keys among ``key_ids`` that were destroyed (what they sealed is unreadable)."""
+        return {key_id for key_id, secret in (await self.secrets(key_ids)).items()
+                if secret is None}
+
     async def open(self, envelopes: Sequence[Envelope]) -> list[Opened]:
         """Open the sealed payloads among ``envelopes`` in place, with one query. For each
         envelope: itself (opened, or in the clear all along), or why it stays sealed: its

@@ -23,13 +23,14 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     """The customer view: the projection of crm.profiles.v1, its query API, and the
     outbox relay that publishes its changelog (crm.customer-view.v1)."""
     assert isinstance(settings, CustomerViewSettings)
-    projection = CustomerViewProjection(settings.projection_config())
+    config = settings.projection_config()
     return create_app(
         settings,
         routers=[customer_router(settings.lookup_phone_region)],
         background=[
             consumer_worker([settings.profiles_topic], settings.view_consumer_group,
-                            batch_handler=projection),
+                            batch_handler_for=lambda ctx: CustomerViewProjection(
+                                config, vault=ctx.vault)),
             sealing_outbox_relay(changelog_seal),
         ],
     )

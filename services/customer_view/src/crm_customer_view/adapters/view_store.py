@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,12 +25,23 @@ from crm_customer_view.domain import (
     stored_form,
 )
 
-__all__ = ["StoredEvent", "StoredRecord", "ViewStore"]
+__all__ = ["EventToFile", "StoredEvent", "StoredRecord", "ViewStore"]
 
 _SAVE_EVENTS = text("""
-INSERT INTO view_events (event_id, facts)
-SELECT i, CAST(f AS jsonb) FROM unnest(CAST(:ids AS text[]), CAST(:facts AS text[])) AS e(i, f)
+INSERT INTO view_events (event_id, facts, sealed_by)
+SELECT i, CAST(f AS jsonb), s
+FROM unnest(CAST(:ids AS text[]), CAST(:facts AS text[]), CAST(:sealed AS text[])) AS e(i, f, s)
 ON CONFLICT DO NOTHING
+""")
+# The events and their index entries, and the records of ids nothing is known of any more.
+_DROP_EVENTS = text("""
+WITH keys AS (DELETE FROM view_event_keys WHERE event_id = ANY(CAST(:ids AS text[])))
+DELETE FROM view_events WHERE event_id = ANY(CAST(:ids AS text[]))
+""")
+_DROP_RECORDS = text("""
+WITH identifiers AS (
+    DELETE FROM customer_identifiers WHERE customer_id = ANY(CAST(:ids AS text[])))
+DELETE FROM customer_records WHERE customer_id = ANY(CAST(:ids AS text[]))
 """)
 _REWRITE_EVENTS = text("""
 UPDATE view_events v SET facts = CAST(e.f AS jsonb), envelope = NULL
@@ -45,13 +56,13 @@ ON CONFLICT DO NOTHING
 # A semi-join, so an event filed under several of the keys comes once without
 # comparing payloads.
 _LOAD = text("""
-SELECT e.event_id, e.facts::text, e.envelope FROM view_events e
+SELECT e.event_id, e.facts::text, e.envelope, e.sealed_by FROM view_events e
 WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k
                      WHERE k.key = ANY(CAST(:keys AS text[])))
 """)
 # The same, with the key each event was found under (an event under two keys: two rows).
 _LOAD_BY_KEY = text("""
-SELECT k.key, e.event_id, e.facts::text, e.envelope
+SELECT k.key, e.event_id, e.facts::text, e.envelope, e.sealed_by
 FROM view_event_keys k JOIN view_events e USING (event_id)
 WHERE k.key = ANY(CAST(:keys AS text[]))
 """)
@@ -137,12 +148,25 @@ class StoredRecord:
 
 @dataclass(frozen=True)
 class StoredEvent:
-    """A consumed event as stored: its facts. ``legacy``: the row still holds the envelope
-    it was written with before migration 0002 (the projection rewrites it as facts)."""
+    """A consumed event as stored: its facts, and the vault key that sealed it on the
+    topic ("": it came in the clear). ``legacy``: the row still holds the envelope it was
+    written with before migration 0002 (the projection rewrites it as facts)."""
 
     event_id: str
     facts: tuple[Fact, ...]
     legacy: bool = False
+    sealed_by: str = ""
+
+
+@dataclass(frozen=True)
+class EventToFile:
+    """A consumed event to store: its facts, the index keys it is filed under, and the
+    vault key that sealed it ("": none)."""
+
+    event_id: str
+    facts: Sequence[Fact]
+    keys: Iterable[str]
+    sealed_by: str = ""
 
 
 class ViewStore:
@@ -151,15 +175,14 @@ class ViewStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
-    async def save_events(
-        self, events: Sequence[tuple[str, Sequence[Fact], Iterable[str]]]
-    ) -> None:
-        """Keep each event (id, its facts) under its facts' index keys; repeats are no-ops."""
+    async def save_events(self, events: Sequence[EventToFile]) -> None:
+        """Keep each event under its index keys; repeats are no-ops."""
         if not events:
             return
         await self.connection.execute(_SAVE_EVENTS, {
-            "ids": [e[0] for e in events], "facts": [encode_facts(e[1]) for e in events]})
-        pairs = [(key, event_id) for event_id, _, keys in events for key in keys]
+            "ids": [e.event_id for e in events], "facts": [encode_facts(e.facts) for e in events],
+            "sealed": [e.sealed_by or None for e in events]})
+        pairs = [(key, e.event_id) for e in events for key in e.keys]
         if pairs:
             await self.connection.execute(
                 _SAVE_KEYS, {"keys": [k for k, _ in pairs], "ids": [i for _, i in pairs]}
@@ -172,6 +195,16 @@ class ViewStore:
             await self.connection.execute(_REWRITE_EVENTS, {
                 "ids": list(events), "facts": [encode_facts(f) for f in events.values()]})
 
+    async def drop_events(self, event_ids: Collection[str]) -> None:
+        """Forget these events (their sealing keys were destroyed: see the migration 0003)."""
+        if event_ids:
+            await self.connection.execute(_DROP_EVENTS, {"ids": sorted(event_ids)})
+
+    async def drop_records(self, customer_ids: Collection[str]) -> None:
+        """Forget the records of these ids, and the identifiers they were found by."""
+        if customer_ids:
+            await self.connection.execute(_DROP_RECORDS, {"ids": sorted(customer_ids)})
+
     async def events_under(self, keys: Iterable[str]) -> list[StoredEvent]:
         """Every event filed under ``keys``, once each."""
         rows = await self.connection.execute(_LOAD, {"keys": sorted(keys)})
@@ -182,9 +215,9 @@ class ViewStore:
         rows = await self.connection.execute(_LOAD_BY_KEY, {"keys": sorted(keys)})
         decoded: dict[str, StoredEvent] = {}
         found: dict[str, list[StoredEvent]] = defaultdict(list)
-        for key, event_id, facts, envelope in rows:
+        for key, event_id, facts, envelope, sealed_by in rows:
             if (event := decoded.get(event_id)) is None:
-                event = decoded[event_id] = _stored_event(event_id, facts, envelope)
+                event = decoded[event_id] = _stored_event(event_id, facts, envelope, sealed_by)
             found[key].append(event)
         return found
 
@@ -212,14 +245,13 @@ class ViewStore:
             "types": [t for t, _, _ in live], "values": [v for _, v, _ in live],
             "owners": [c for _, _, c in live]})
 
-    async def copy_events(
-        self, events: Sequence[tuple[str, Sequence[Fact], Iterable[str]]]
-    ) -> None:
+    async def copy_events(self, events: Sequence[EventToFile]) -> None:
         """:meth:`save_events` into empty tables (a rebuild): COPY, no conflicts to look for."""
-        await self._copy("view_events", ("event_id", "facts"),
-                         [(event_id, encode_facts(facts)) for event_id, facts, _ in events])
+        await self._copy("view_events", ("event_id", "facts", "sealed_by"),
+                         [(e.event_id, encode_facts(e.facts), e.sealed_by or None)
+                          for e in events])
         await self._copy("view_event_keys", ("key", "event_id"),
-                         [(key, event_id) for event_id, _, keys in events for key in keys])
+                         [(key, e.event_id) for e in events for key in e.keys])
 
     async def copy_records(self, results: Sequence[CustomerRecord | Redirect]) -> None:
         """Records and their identifiers into empty tables (a rebuild), by COPY."""
@@ -265,11 +297,13 @@ class ViewStore:
         return [StoredRecord(*row) for row in rows]
 
 
-def _stored_event(event_id: str, facts: str | None, envelope: bytes | None) -> StoredEvent:
+def _stored_event(event_id: str, facts: str | None, envelope: bytes | None,
+                  sealed_by: str | None) -> StoredEvent:
     if facts is not None:
-        return StoredEvent(event_id, decode_facts(facts))
+        return StoredEvent(event_id, decode_facts(facts), sealed_by=sealed_by or "")
     assert envelope is not None  # the table's check constraint: one of them is set
-    return StoredEvent(event_id, facts_from_envelope(decode_envelope(envelope)), legacy=True)
+    return StoredEvent(event_id, facts_from_envelope(decode_envelope(envelope)), legacy=True,
+                       sealed_by=sealed_by or "")
 
 
 def _found_by(results: Sequence[CustomerRecord | Redirect]) -> list[tuple[str, str, str]]:

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from crm_customer_view.adapters.view_store import StoredEvent, ViewStore
+from crm_customer_view.adapters.view_store import EventToFile, StoredEvent, ViewStore
 from crm_customer_view.app.changelog import changelog_appends, redact_history
 from crm_customer_view.domain import (
+    ErasureFact,
     Fact,
     InvalidEvent,
     ProjectionConfig,
@@ -39,7 +40,7 @@ from crm_customer_view.domain import (
     touchpoint_key,
 )
 from crm_eventstore import EventMetadata, UnitOfWork
-from crm_messaging import DeadLetter, InboundMessage
+from crm_messaging import DeadLetter, InboundMessage, KeyVault
 
 __all__ = ["CustomerViewProjection", "lineage_facts", "load_lineage", "load_lineages"]
 
@@ -54,6 +55,8 @@ class CustomerViewProjection:
 
     config: ProjectionConfig
     clock: Callable[[], datetime] = field(default=_utc_now)
+    # Tells which sealing keys an erasure destroyed (None: keep every event).
+    vault: KeyVault | None = None
 
     async def __call__(self, messages: list[InboundMessage], uow: UnitOfWork) -> None:
         store = ViewStore(uow.connection)
@@ -64,7 +67,7 @@ class CustomerViewProjection:
             facts = _facts(message)
             new_facts += facts
             keys = set().union(*(index_keys(f) for f in facts)) if facts else set()
-            rows.append((message.event_id, facts, keys))
+            rows.append(EventToFile(message.event_id, facts, keys, message.sealed_by))
             causes |= dict.fromkeys(customers_affected(facts), message)
         affected = customers_affected(new_facts) | await _previous_holders(store, new_facts)
         await store.save_events(rows)
@@ -92,7 +95,8 @@ class CustomerViewProjection:
             events = lineages[customer_id]
             facts = [fact for event in events for fact in event.facts]
             members = sorted(connected_customers(customer_id, facts))
-            if done & set(members) or any(e.legacy for e in events) or scrubbed_events(facts):
+            if (done & set(members) or any(e.legacy for e in events)
+                    or _may_shred(events, facts) or scrubbed_events(facts)):
                 return await self._recompute_one_by_one(uow, customers)
             plans.append((members, facts))
             done.update(members)
@@ -115,8 +119,15 @@ class CustomerViewProjection:
             events = await load_lineage(store, customer_id)
             facts = [fact for event in events for fact in event.facts]
             members = sorted(connected_customers(customer_id, facts))
-            await _erase(uow, store, events, facts, members)
-            changes += await self._store_records(store, members, facts)
+            kept = await _erase(uow, store, self.vault, events, facts, members)
+            if len(kept) < len(facts):
+                # Ids the lineage's remaining events no longer mention have no record in
+                # a rebuild either.
+                known = set().union(*(index_keys(f) for f in kept))
+                gone = [m for m in members if customer_key(m) not in known]
+                await store.drop_records(gone)
+                members = [m for m in members if m not in gone]
+            changes += await self._store_records(store, members, kept)
             done.update(members)
         return changes
 
@@ -174,16 +185,41 @@ async def lineage_facts(store: ViewStore, customer_id: str) -> list[Fact]:
     return [fact for event in await load_lineage(store, customer_id) for fact in event.facts]
 
 
-async def _erase(uow: UnitOfWork, store: ViewStore, events: list[StoredEvent],
-                 facts: list[Fact], members: list[str]) -> None:
-    """Store back the events an erasure in the lineage scrubs (and rows still in their
-    pre-0002 form), and redact the lineage's published changes of what it took out."""
-    scrubbed = scrubbed_events(facts)
-    legacy = {event.event_id: event.facts for event in events if event.legacy}
+async def _erase(uow: UnitOfWork, store: ViewStore, vault: KeyVault | None,
+                 events: list[StoredEvent], facts: list[Fact], members: list[str]
+                 ) -> list[Fact]:
+    """Drop the events sealed by keys an erasure in the lineage destroyed, store back
+    the events it scrubs (and rows still in their pre-0002 form), and redact the
+    lineage's published changes of what it took out; the facts the lineage keeps.
+
+    A rebuild cannot open what a destroyed key sealed, so the view keeps none of it
+    either (not even amounts or scores): a live view then equals a rebuilt one."""
+    shredded = await _shredded(vault, events, facts)
+    kept = [f for f in facts if f.meta.event_id not in shredded] if shredded else facts
+    every = scrubbed_events(facts)
+    scrubbed = scrubbed_events(kept) if shredded else every
+    legacy = {e.event_id: e.facts for e in events if e.legacy and e.event_id not in shredded}
+    await store.drop_events(shredded)
     await store.rewrite_events(legacy | scrubbed)
-    if scrubbed:
-        taken = erased_values(facts, (f for event in scrubbed.values() for f in event))
+    if every:
+        taken = erased_values(facts, (f for event in every.values() for f in event))
         await redact_history(uow, members, taken)
+    return kept
+
+
+def _may_shred(events: list[StoredEvent], facts: list[Fact]) -> bool:
+    """Whether the lineage holds an erasure and sealed events (whose key it may have
+    destroyed)."""
+    return any(e.sealed_by for e in events) and any(isinstance(f, ErasureFact) for f in facts)
+
+
+async def _shredded(vault: KeyVault | None, events: list[StoredEvent],
+                    facts: list[Fact]) -> set[str]:
+    """The events of the lineage sealed by a key that was destroyed."""
+    if vault is None or not _may_shred(events, facts):
+        return set()
+    destroyed = await vault.destroyed({e.sealed_by for e in events if e.sealed_by})
+    return {e.event_id for e in events if e.sealed_by in destroyed}
 
 
 async def _previous_holders(store: ViewStore, facts: list[Fact]) -> set[str]:

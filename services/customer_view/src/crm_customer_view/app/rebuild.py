@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.common.v1.envelope_pb2 import Envelope
 from crm_contracts import ContractError, decode_envelope
-from crm_customer_view.adapters.view_store import ViewStore
+from crm_customer_view.adapters.view_store import EventToFile, ViewStore
 from crm_customer_view.domain import (
     Fact,
     InvalidEvent,
@@ -93,9 +93,9 @@ async def rebuild(settings: CustomerViewSettings, schema: str) -> RebuildResult:
         async for batch in _history(settings):
             pending += batch
             if len(pending) >= _OPEN_TOGETHER:
-                history.add(await _opened(vault, pending))
+                history.add(*await _opened(vault, pending))
                 pending = []
-        history.add(await _opened(vault, pending))
+        history.add(*await _opened(vault, pending))
     finally:
         await vault_engine.dispose()
     config = settings.projection_config()
@@ -120,8 +120,11 @@ class _History:
         self.events: dict[str, tuple[Fact, ...]] = {}
         self._keys: dict[str, frozenset[str]] = {}
         self._by_key: dict[str, list[str]] = defaultdict(list)
+        self._sealed_by: dict[str, str] = {}
 
-    def add(self, envelopes: list[Envelope]) -> None:
+    def add(self, envelopes: list[Envelope], sealed_by: dict[str, str]) -> None:
+        """File ``envelopes`` (opened); ``sealed_by``: the key that sealed each sealed one."""
+        self._sealed_by |= sealed_by
         for envelope in envelopes:
             event_id = envelope.event_id
             if event_id in self.events:
@@ -157,9 +160,11 @@ class _History:
         """Keep the events an erasure in ``lineage`` covers without the person's data."""
         self.events.update(scrubbed_events(lineage))
 
-    def rows(self) -> list[tuple[str, tuple[Fact, ...], frozenset[str]]]:
-        """Every event as the store files it: id, facts, index keys."""
-        return [(event_id, facts, self._keys[event_id]) for event_id, facts in self.events.items()]
+    def rows(self) -> list[EventToFile]:
+        """Every event as the store files it."""
+        return [EventToFile(event_id, facts, self._keys[event_id],
+                            self._sealed_by.get(event_id, ""))
+                for event_id, facts in self.events.items()]
 
 
 async def _file(engine: AsyncEngine, items: list[T], chunk: int,
@@ -211,11 +216,13 @@ async def _history(settings: CustomerViewSettings) -> AsyncIterator[list[Envelop
         await consumer.stop()
 
 
-async def _opened(vault: KeyVault, batch: list[Envelope]) -> list[Envelope]:
+async def _opened(vault: KeyVault, batch: list[Envelope]
+                  ) -> tuple[list[Envelope], dict[str, str]]:
     """The batch with sealed payloads opened, without what cannot be: a destroyed key (an
-    erasure; the live consumer skipped it too, unless it came before the erasure) or a
-    broken seal (the live consumer dead-lettered it)."""
-    return [e for e in await vault.open(batch) if isinstance(e, Envelope)]
+    erasure; the live view dropped those events too) or a broken seal (the live consumer
+    dead-lettered it); and the key that sealed each sealed one."""
+    sealed_by = {e.event_id: e.sealed_by for e in batch if e.sealed_by}
+    return [e for e in await vault.open(batch) if isinstance(e, Envelope)], sealed_by
 
 
 def _envelope(record: ConsumerRecord) -> Envelope | None:
