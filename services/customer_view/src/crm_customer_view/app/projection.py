@@ -120,14 +120,14 @@ class CustomerViewProjection:
             facts = [fact for event in events for fact in event.facts]
             members = sorted(connected_customers(customer_id, facts))
             kept = await _erase(uow, store, self.vault, events, facts, members)
+            recorded = members
             if len(kept) < len(facts):
                 # Ids the lineage's remaining events no longer mention have no record in
                 # a rebuild either.
                 known = set().union(*(index_keys(f) for f in kept))
-                gone = [m for m in members if customer_key(m) not in known]
-                await store.drop_records(gone)
-                members = [m for m in members if m not in gone]
-            changes += await self._store_records(store, members, kept)
+                recorded = [m for m in members if customer_key(m) in known]
+                await store.drop_records(set(members) - set(recorded))
+            changes += await self._store_records(store, recorded, kept)
             done.update(members)
         return changes
 
