@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
-import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -23,6 +22,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from crm_servicekit.app import ProcessRole, ServiceApp
+from crm_servicekit.gc_policy import collect_garbage_for_throughput
 from crm_servicekit.logging import configure_logging
 from crm_servicekit.settings import ServiceSettings
 from crm_servicekit.workers import WorkerGroup
@@ -123,7 +123,7 @@ def _app_in_role(
     if not isinstance(app, ServiceApp):
         raise TypeError("serve_processes needs an app made by create_app")
     app.process_role = role
-    _collect_garbage_for_throughput()
+    collect_garbage_for_throughput()
     return app
 
 
@@ -166,24 +166,9 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
     A failed startup exits with uvicorn's status 3.
     """
     configure_logging(settings.service_name, settings.log_level)
-    _collect_garbage_for_throughput()
+    collect_garbage_for_throughput()
     with _signals_end_quietly():
         uvicorn.Server(_config(app, settings)).run()
-
-
-def _collect_garbage_for_throughput() -> None:
-    """Freeze what exists now (modules, schemas, the app) out of the cyclic collector's
-    reach, and collect the young generation less often.
-
-    A service allocates many short-lived objects per request; with the default
-    thresholds the collector ran so often, over a heap of long-lived framework objects,
-    that it cost about 15% of the touchpoint service's CPU per event (measured: 177-185
-    vs 147-160 us per event in the batch benchmark). Reference counting still frees
-    almost everything at once; this only spaces out the hunt for cycles.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 def _config(app: FastAPI, settings: ServiceSettings) -> uvicorn.Config:

@@ -35,6 +35,7 @@ from crm_customer_view.settings import CustomerViewSettings
 from crm_eventstore import EventStore, create_engine
 from crm_messaging import KeyVault
 from crm_messaging.reading import records_to_end
+from crm_servicekit.gc_policy import cyclic_collection_paused
 
 __all__ = ["Comparison", "RebuildResult", "compare", "rebuild"]
 
@@ -83,7 +84,31 @@ async def rebuild(settings: CustomerViewSettings, schema: str) -> RebuildResult:
     async with engine.begin() as conn:
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     await SERVICE.migrate(settings.model_copy(update={"db_schema": schema}))
+    with cyclic_collection_paused():
+        try:
+            return await _replay(settings, engine, schema)
+        finally:
+            await engine.dispose()
+
+
+async def _replay(settings: CustomerViewSettings, engine: AsyncEngine,
+                  schema: str) -> RebuildResult:
     started = time.perf_counter()
+    history = await _read_history(settings)
+    config = settings.projection_config()
+    records = []
+    for customer_id in history.customers():
+        facts = history.lineage(customer_id)
+        history.scrub(facts)
+        records.append(record_of(customer_id, facts, config))
+    # On two connections: Postgres files one chunk while this process encodes the next.
+    await asyncio.gather(_file(engine, history.rows(), 2_000, ViewStore.copy_events),
+                         _file(engine, records, 1_000, ViewStore.copy_records))
+    return RebuildResult(schema, len(history.events), time.perf_counter() - started)
+
+
+async def _read_history(settings: CustomerViewSettings) -> _History:
+    """The topic's events, opened (a few thousand per vault query), with their facts."""
     history = _History()
     vault_engine = create_engine(settings.vault_database_url, settings.vault_schema,
                                  pool_size=1)
@@ -98,19 +123,7 @@ async def rebuild(settings: CustomerViewSettings, schema: str) -> RebuildResult:
         history.add(*await _opened(vault, pending))
     finally:
         await vault_engine.dispose()
-    config = settings.projection_config()
-    records = []
-    for customer_id in history.customers():
-        facts = history.lineage(customer_id)
-        history.scrub(facts)
-        records.append(record_of(customer_id, facts, config))
-    try:
-        # On two connections: Postgres files one chunk while this process encodes the next.
-        await asyncio.gather(_file(engine, history.rows(), 2_000, ViewStore.copy_events),
-                             _file(engine, records, 1_000, ViewStore.copy_records))
-    finally:
-        await engine.dispose()
-    return RebuildResult(schema, len(history.events), time.perf_counter() - started)
+    return history
 
 
 class _History:

@@ -1,0 +1,44 @@
+"""When the cyclic garbage collector runs: tuned for services and for bulk jobs.
+
+Reference counting frees almost every object the moment it is unused; the cyclic
+collector only hunts for reference cycles, by walking the objects of a generation. Its
+default pace (a young collection every 700 allocations, full ones as the heap grows) suits
+small scripts, not a process that holds a large heap of long-lived objects and allocates
+many short-lived ones.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["collect_garbage_for_throughput", "cyclic_collection_paused"]
+
+
+def collect_garbage_for_throughput() -> None:
+    """Freeze what exists now (modules, schemas, the app) out of the collector's reach, and
+    collect the young generation less often. For a service process, once it is built.
+
+    With the default thresholds the collector ran so often, over a heap of long-lived
+    framework objects, that it cost about 15% of the touchpoint service's CPU per event
+    (measured: 177-185 vs 147-160 us per event in the batch benchmark).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
+@contextmanager
+def cyclic_collection_paused() -> Iterator[None]:
+    """No cyclic collection inside the block: for a bulk job that holds what it reads until
+    it has written it (a rebuild), where the collector would walk that growing heap again
+    and again and find nothing to free (measured: a fifth of a rebuild's time). The
+    objects are still freed by reference counting; collection resumes after the block."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
