@@ -13,13 +13,15 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crm_eventstore.db import validate_schema_name
 from crm_eventstore.errors import DuplicateEvent, ReadTimeout, WrongExpectedVersion
 from crm_eventstore.events import ANY, EventMetadata, NewEvent, RecordedEvent
 
@@ -47,8 +49,8 @@ class AppendedEvent:
 # One statement appends to any number of streams: the version check, the insert and
 # the outbox rows. The xid CTE is joined into every input row so the transaction
 # has its id *before* any position is drawn from the sequence; read_all relies on it.
-_APPEND = text("""
-WITH xid AS MATERIALIZED (SELECT pg_current_xact_id() AS tx_id),
+_APPEND_TEMPLATE = """
+WITH {claim}xid AS MATERIALIZED (SELECT pg_current_xact_id() AS tx_id),
 input AS (
     SELECT t.*, xid.tx_id FROM xid, unnest(
         CAST(:stream_ids AS text[]), CAST(:ords AS bigint[]), CAST(:expected AS bigint[]),
@@ -61,6 +63,7 @@ input AS (
     ) WITH ORDINALITY AS t(stream_id, ord, expected, event_id, event_type, schema_version,
                            payload, customer_key, topic, occurred_at, correlation_id,
                            causation_id, traceparent, tracestate, n)
+    {only_claimed}
 ),
 -- NO_STREAM (expected 0) needs no lookup: version 1 collides in the unique index
 -- exactly when the stream exists. Only ANY and exact versions read the current one.
@@ -82,14 +85,36 @@ inserted AS (
     FROM input i LEFT JOIN current_versions c USING (stream_id)
     WHERE i.expected <= 0 OR c.version = i.expected
     ORDER BY i.n
-    RETURNING global_position, stream_id, stream_version, topic
+    RETURNING global_position, stream_id, stream_version, topic, event_id
 ),
 queued AS (
     INSERT INTO outbox (global_position)
     SELECT global_position FROM inserted WHERE topic IS NOT NULL ORDER BY global_position
 )
-SELECT global_position, stream_id, stream_version FROM inserted ORDER BY global_position
-""")
+SELECT global_position, stream_id, stream_version, event_id FROM inserted
+ORDER BY global_position
+"""
+_APPEND = text(_APPEND_TEMPLATE.format(claim="", only_claimed=""))
+
+# The idempotent variant: each event id is first claimed in a ledger table (event_id
+# uuid primary key, content_hash bytea); only the events whose id this statement claimed
+# are appended. A concurrent claim of the same id makes the statement wait for it.
+_CLAIM = """claimed AS (
+    INSERT INTO {ledger} (event_id, content_hash)
+    SELECT * FROM unnest(CAST(:event_ids AS uuid[]), CAST(:fingerprints AS bytea[]))
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+),
+"""
+
+
+@lru_cache(maxsize=8)
+def _append_once_statement(ledger: str) -> TextClause:
+    validate_schema_name(ledger)  # an identifier of our own code, checked all the same
+    return text(_APPEND_TEMPLATE.format(
+        claim=_CLAIM.format(ledger=ledger),
+        only_claimed="WHERE t.event_id IN (SELECT event_id FROM claimed)"))
+
 
 _COLUMNS = """global_position, stream_id, stream_version, event_id, event_type, schema_version,
     payload, customer_key, topic, occurred_at, recorded_at, correlation_id, causation_id,
@@ -174,6 +199,29 @@ class UnitOfWork:
         if len(rows) != len(params["event_ids"]):
             raise await self._version_conflict(appends, rows)
         return [AppendedEvent(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    async def append_once(self, appends: Sequence[StreamAppend],
+                          fingerprints: Mapping[UUID, bytes], ledger: str) -> set[UUID]:
+        """Append each event whose id is new to the idempotency ledger table ``ledger``
+        (columns ``event_id`` uuid primary key, ``content_hash`` bytea), recording its
+        ``fingerprints`` entry there; one statement. Returns the ids appended: an id
+        already in the ledger (or claimed by a transaction that commits meanwhile) is
+        skipped, its events not appended.
+
+        Each event id at most once per call, and streams expected at ``NO_STREAM`` or
+        ``ANY`` (an exact version that does not hold could not be told from a skip).
+        """
+        if any(a.expected_version > 0 for a in appends):
+            raise ValueError("append_once takes NO_STREAM or ANY expectations only")
+        params = _append_parameters(appends)
+        if not params["event_ids"]:
+            return set()
+        params["fingerprints"] = [fingerprints[event_id] for event_id in params["event_ids"]]
+        try:
+            rows = await self.connection.execute(_append_once_statement(ledger), params)
+        except IntegrityError as exc:
+            raise _translate_integrity_error(exc, appends) from exc
+        return {UUID(str(row[3])) for row in rows}
 
     async def read_stream(
         self, stream_id: str, after_version: int = 0, limit: int = 10_000
@@ -263,6 +311,13 @@ class EventStore:
             async with self._autocommit.connect() as connection:
                 actual = (await UnitOfWork(connection).stream_versions([stream_id]))[stream_id]
             raise WrongExpectedVersion(stream_id, expected_version, actual) from conflict
+
+    async def append_once(self, appends: Sequence[StreamAppend],
+                          fingerprints: Mapping[UUID, bytes], ledger: str) -> set[UUID]:
+        """:meth:`UnitOfWork.append_once` as a transaction of its own: one statement, so
+        one round trip (no BEGIN and COMMIT)."""
+        async with self._autocommit.connect() as connection:
+            return await UnitOfWork(connection).append_once(appends, fingerprints, ledger)
 
     async def read_stream(
         self, stream_id: str, after_version: int = 0, limit: int = 10_000

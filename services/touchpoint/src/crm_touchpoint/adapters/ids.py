@@ -7,31 +7,15 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["claim_ids", "stored_hashes"]
+__all__ = ["LEDGER", "stored_hashes"]
 
-_CLAIM = text("""
-INSERT INTO touchpoint_ids (event_id, content_hash)
-SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:hashes AS bytea[]))
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
-""")
+# The event store claims new ids here as it appends their events (EventStore.append_once).
+LEDGER = "touchpoint_ids"
 
 _HASHES = text("""
 SELECT event_id, content_hash FROM touchpoint_ids
 WHERE event_id = ANY(CAST(:ids AS uuid[]))
 """)
-
-
-async def claim_ids(
-    connection: AsyncConnection, ids: Sequence[str], hashes: Sequence[bytes]
-) -> set[str]:
-    """Record ids not seen before (first occurrence wins); return the ones recorded now.
-
-    A concurrent transaction claiming the same id makes this wait for it; if it
-    commits, the id is not ours.
-    """
-    rows = await connection.execute(_CLAIM, {"ids": list(ids), "hashes": list(hashes)})
-    return {str(row[0]) for row in rows}
 
 
 async def stored_hashes(connection: AsyncConnection, ids: Sequence[str]) -> dict[str, bytes]:

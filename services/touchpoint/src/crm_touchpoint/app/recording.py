@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from uuid import UUID
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_contracts import pack_payload
@@ -18,7 +19,7 @@ from crm_eventstore import (
     StreamAppend,
 )
 from crm_messaging.topics import TOUCHPOINTS
-from crm_touchpoint.adapters.ids import claim_ids, stored_hashes
+from crm_touchpoint.adapters.ids import LEDGER, stored_hashes
 from crm_touchpoint.domain import ValidatedTouchpoint
 
 __all__ = ["Recorded", "Submission", "record_touchpoints", "stream_id", "touchpoint_seal"]
@@ -55,30 +56,35 @@ def touchpoint_seal(event: RecordedEvent) -> str | None:
 
 async def record_touchpoints(store: EventStore, submissions: list[Submission],
                              partition_secret: bytes) -> list[Recorded]:
-    """Record ``submissions`` in one transaction; one outcome per submission, in order.
+    """Record ``submissions``; one outcome per submission, in order.
     ``partition_secret`` keys the hash that makes partition keys (``partition_key``).
 
-    Committed before this returns: the caller may answer 202.
+    Each new id is claimed in the idempotency ledger and its event appended (with its
+    outbox row) by one statement: one round trip for the whole group. Committed before
+    this returns: the caller may answer 202.
     """
     ids = [str(s.touchpoint.event_id) for s in submissions]
     hashes = [s.touchpoint.content_hash() for s in submissions]
-    async with store.transaction() as uow:
-        claimed = await claim_ids(uow.connection, ids, hashes)
-        known = await stored_hashes(uow.connection, [i for i in set(ids) if i not in claimed])
-        outcomes: list[Recorded] = []
-        appends: list[StreamAppend] = []
-        for submission, event_id, content_hash in zip(submissions, ids, hashes, strict=True):
-            if event_id in claimed:
-                claimed.discard(event_id)
-                known[event_id] = content_hash
-                event = _event(submission, partition_secret)
-                appends.append(StreamAppend(stream_id(event_id), [event], NO_STREAM))
-                outcomes.append(Recorded.ACCEPTED)
-            elif known.get(event_id) == content_hash:
-                outcomes.append(Recorded.DUPLICATE)
-            else:
-                outcomes.append(Recorded.CONFLICT)
-        await uow.append_streams(appends)
+    first: dict[str, tuple[Submission, bytes]] = {}
+    for submission, event_id, content_hash in zip(submissions, ids, hashes, strict=True):
+        first.setdefault(event_id, (submission, content_hash))
+    appends = [StreamAppend(stream_id(event_id), [_event(submission, partition_secret)],
+                            NO_STREAM) for event_id, (submission, _) in first.items()]
+    fingerprints = {UUID(event_id): content_hash
+                    for event_id, (_, content_hash) in first.items()}
+    appended = {str(i) for i in await store.append_once(appends, fingerprints, LEDGER)}
+    known = {event_id: content_hash for event_id, (_, content_hash) in first.items()}
+    if missed := [event_id for event_id in first if event_id not in appended]:
+        async with store.engine.connect() as connection:
+            known |= await stored_hashes(connection, missed)
+    outcomes: list[Recorded] = []
+    for submission, event_id, content_hash in zip(submissions, ids, hashes, strict=True):
+        if event_id in appended and first[event_id][0] is submission:
+            outcomes.append(Recorded.ACCEPTED)
+        elif known.get(event_id) == content_hash:
+            outcomes.append(Recorded.DUPLICATE)
+        else:
+            outcomes.append(Recorded.CONFLICT)
     return outcomes
 
 
