@@ -39,17 +39,23 @@ _PUBLISHED = text("SELECT topic, published FROM published_topics WHERE published
 
 _PENDING = text("SELECT count(*) FROM outbox")
 
-_DROP_PENDING = text("""
-DELETE FROM outbox o USING events e
-WHERE o.global_position = e.global_position AND e.topic = :topic
-""")
-
+# One statement, so atomic on an autocommit connection too: the topic's pending entries
+# are dropped, its whole history queued again in position order, its count reset.
 _REQUEUE = text("""
-INSERT INTO outbox (global_position)
-SELECT global_position FROM events WHERE topic = :topic ORDER BY global_position
+WITH dropped AS (
+    DELETE FROM outbox o USING events e
+    WHERE o.global_position = e.global_position AND e.topic = :topic
+),
+reset AS (
+    UPDATE published_topics SET published = 0 WHERE topic = :topic
+),
+queued AS (
+    INSERT INTO outbox (global_position)
+    SELECT global_position FROM events WHERE topic = :topic ORDER BY global_position
+    RETURNING 1
+)
+SELECT count(*) FROM queued
 """)
-
-_RESET_COUNT = text("UPDATE published_topics SET published = 0 WHERE topic = :topic")
 
 
 @dataclass(frozen=True)
@@ -94,11 +100,9 @@ class Outbox:
         Pending entries of the topic are dropped first so that the topic's history
         goes out in order; they are part of that history anyway.
         """
-        await self.connection.execute(_DROP_PENDING, {"topic": topic})
-        result = await self.connection.execute(_REQUEUE, {"topic": topic})
-        await self.connection.execute(_RESET_COUNT, {"topic": topic})
+        queued = (await self.connection.execute(_REQUEUE, {"topic": topic})).scalar_one()
         await self.connection.commit()
-        return int(getattr(result, "rowcount", 0))
+        return int(queued)
 
     async def _commit(self, statement: Any, params: dict[str, Any]) -> None:
         await self.connection.execute(statement, params)

@@ -90,6 +90,9 @@ class OutboxRelay:
 
     async def _lead_when_possible(self) -> None:
         async with self.engine.connect() as connection:
+            # Every query of the relay is a statement on its own: with autocommit, none
+            # pays a BEGIN and a COMMIT round trip (its commit() calls do nothing).
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
             if not (await connection.execute(_TRY_LOCK)).scalar_one():
                 await connection.commit()
                 await asyncio.sleep(1.0)
