@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaProducer
@@ -28,6 +29,13 @@ class ServiceContext:
     api_keys: ApiKeyStore
     # The data keys that seal personal data on the topics (crm_messaging.sealing).
     vault: KeyVault
+
+    @cached_property
+    def reads(self) -> AsyncEngine:
+        """``engine`` for reads: autocommit, so a query is one round trip, without the
+        BEGIN and ROLLBACK of a transaction around it. Each statement sees what was
+        committed when it began, as each statement of a READ COMMITTED transaction does."""
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def get_context(request: Request) -> ServiceContext:

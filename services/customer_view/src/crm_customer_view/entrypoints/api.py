@@ -37,7 +37,7 @@ def customer_router(phone_region: str) -> APIRouter:
             raise Problem(422, "Invalid identifier", f"{type}: {exc}", slug="invalid-identifier",
                           extensions={"errors": [{"field": "value", "rule": "pattern",
                                                   "message": str(exc)}]}) from None
-        async with ctx.engine.connect() as conn:
+        async with ctx.reads.connect() as conn:
             document = await ViewStore(conn).document_by_identifier(
                 type, normalised, pii=_may_see_pii(key))
         if document is None:
@@ -48,7 +48,7 @@ def customer_router(phone_region: str) -> APIRouter:
     @router.get("/{customer_id}", responses=problem_responses(401, 403, 404))
     async def read(customer_id: str, key: Reader, ctx: Context) -> Response:
         """The unified record; a merged-away id answers with the survivor's record."""
-        async with ctx.engine.connect() as conn:
+        async with ctx.reads.connect() as conn:
             document = await ViewStore(conn).document(customer_id, pii=_may_see_pii(key))
         if document is None:
             raise _not_found(customer_id)
@@ -62,7 +62,7 @@ def customer_router(phone_region: str) -> APIRouter:
     ) -> dict[str, Any]:
         """Every interaction, newest first, cursor-paginated, filtered by channel and type."""
         after = _decode_cursor(cursor)
-        async with ctx.engine.connect() as conn:
+        async with ctx.reads.connect() as conn:
             store = ViewStore(conn)
             if await store.record(customer_id) is None:
                 raise _not_found(customer_id)
@@ -84,7 +84,7 @@ def customer_router(phone_region: str) -> APIRouter:
     ) -> dict[str, Any]:
         """Records for internal apps, oldest change first (``updated_since``, cursor)."""
         since, after = _list_position(cursor, updated_since)
-        async with ctx.engine.connect() as conn:
+        async with ctx.reads.connect() as conn:
             rows = await ViewStore(conn).updated_since(since, after, limit + 1)
         if segment is not None:
             rows = [r for r in rows if segment in ((r.record or {}).get("segments") or [])]

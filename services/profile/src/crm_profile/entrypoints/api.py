@@ -119,7 +119,7 @@ def profile_router() -> APIRouter:
 
 
 async def _profile(ctx: ServiceContext, customer_id: str) -> StoredProfile:
-    async with ctx.engine.connect() as connection:
+    async with ctx.reads.connect() as connection:
         if (receipt := await ErasureStore(connection).receipt_of(customer_id)) is not None:
             raise Problem(410, "Profile erased", f"{customer_id} was erased",
                           slug="profile-erased", extensions={"receipt_id": receipt.receipt_id})
