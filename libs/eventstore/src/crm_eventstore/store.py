@@ -208,8 +208,10 @@ class UnitOfWork:
         already in the ledger (or claimed by a transaction that commits meanwhile) is
         skipped, its events not appended.
 
-        Each event id at most once per call, and streams expected at ``NO_STREAM`` or
-        ``ANY`` (an exact version that does not hold could not be told from a skip).
+        Each event id at most once per call; streams expected at ``NO_STREAM`` or ``ANY``
+        (an exact version that does not hold could not be told from a skip); meant for
+        one event per stream, as a stream whose events were partly skipped would be
+        numbered with gaps.
         """
         if any(a.expected_version > 0 for a in appends):
             raise ValueError("append_once takes NO_STREAM or ANY expectations only")
