@@ -1,13 +1,18 @@
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_contracts import unpack_payload
+from crm.common.v1.envelope_pb2 import Envelope
+from crm.profiles.v1.profiles_pb2 import TouchpointsErased
+from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
+from crm_contracts import encode_envelope, pack_payload, to_timestamp, unpack_payload
 from crm_devstack.testing import envelope_bytes, eventually, read_topic
 from crm_eventstore import EventStore, UnitOfWork
 from crm_messaging import (
@@ -279,3 +284,54 @@ async def test_a_consumer_cancelled_while_joining_its_group_leaves_no_task_behin
 
     left = [t for t in asyncio.all_tasks() - before if not t.done()]
     assert left == []
+
+
+def _other_event() -> bytes:
+    """An envelope of a type the consumer below does not act on (its handler would fail
+    on it: the payload is no touchpoint)."""
+    event_type, payload = pack_payload(TouchpointsErased(touchpoint_event_ids=["t-1"]))
+    return encode_envelope(Envelope(
+        event_id=str(uuid.uuid4()), event_type=event_type, schema_version=1,
+        occurred_at=to_timestamp(datetime(2026, 1, 1, tzinfo=UTC)),
+        recorded_at=to_timestamp(datetime(2026, 1, 1, tzinfo=UTC)),
+        producer="test", customer_key="c-1", payload=payload))
+
+
+@pytest.mark.usefixtures("applied_table")
+async def test_a_consumer_passes_over_event_types_it_does_not_act_on(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    await send(producer, topic, _other_event(), envelope_bytes("a"), _other_event(),
+               envelope_bytes("b"), _other_event())
+    consumer = Consumer(
+        bootstrap_servers=kafka_bootstrap, group_id="typed", topics=[topic],
+        handler=record_application, store=store, producer=producer,
+        settings=ConsumerSettings(poll_timeout_ms=100),
+        event_types={TouchpointRecorded.DESCRIPTOR.full_name},
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: _has(engine, "b"))
+        await eventually(lambda: _committed_total(kafka_bootstrap, topic, "typed", 5))
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, 15)
+
+    assert await applied(engine) == {"a": 1, "b": 1}
+    async with engine.connect() as conn:
+        inbox = (await conn.execute(text(
+            "SELECT count(*) FROM inbox WHERE consumer_group = 'typed'"))).scalar_one()
+    assert inbox == 2  # the passed-over events cost no inbox row
+    assert await read_topic(kafka_bootstrap, dead_letter_topic(topic)) == []
+
+
+async def _committed_total(bootstrap: str, topic: str, group: str, expected: int) -> bool:
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await reader.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]
+        committed = [await reader.committed(tp) or 0 for tp in partitions]
+        return sum(committed) == expected
+    finally:
+        await reader.stop()

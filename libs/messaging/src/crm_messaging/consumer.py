@@ -12,13 +12,17 @@ reason and its origin in headers, and the consumer moves on.
 Given a key vault, the kit opens sealed payloads (``crm_messaging.sealing``) before
 handlers see them, with one vault query per chunk. A message whose key was destroyed
 belongs to an erased person: it is skipped (counted as ``erased``), never applied.
+
+A consumer that acts on a few event types of a topic says which (``event_types``): the
+others are passed over (counted as ``ignored``) before any transaction, inbox row or
+vault query, their offsets committed with the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -119,6 +123,7 @@ class Consumer:
         settings: ConsumerSettings | None = None,
         client_id: str | None = None,
         vault: KeyVault | None = None,
+        event_types: Collection[str] | None = None,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler and batch_handler")
@@ -130,6 +135,7 @@ class Consumer:
         self.producer = producer
         self.settings = settings or ConsumerSettings()
         self.vault = vault
+        self.event_types = None if event_types is None else frozenset(event_types)
         self._chunk_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._committed: dict[TopicPartition, int] = {}
@@ -183,7 +189,11 @@ class Consumer:
                 await self._commit(_next_offsets(records))
 
     async def _apply_chunk(self, records: list[ConsumerRecord]) -> None:
-        opened = await self._open_sealed([_decode(record) for record in records])
+        decoded = [(record, _decode(record)) for record in records]
+        if self.event_types is not None:
+            decoded = [(record, m) for record, m in decoded if self._wanted(record, m)]
+            records = [record for record, _ in decoded]
+        opened = await self._open_sealed([m for _, m in decoded])
         pairs: list[tuple[ConsumerRecord, InboundMessage | str]] = []
         for record, message in zip(records, opened, strict=True):
             if isinstance(message, _Erased):
@@ -204,6 +214,15 @@ class Consumer:
                 await self._apply_alone(record, message)
             else:
                 await self._dead_letter(record, message)
+
+    def _wanted(self, record: ConsumerRecord, message: InboundMessage | str) -> bool:
+        """Whether ``message`` is of a type this consumer acts on (an undecodable one is:
+        it goes to the dead-letter topic)."""
+        assert self.event_types is not None
+        if isinstance(message, str) or message.envelope.event_type in self.event_types:
+            return True
+        CONSUMER_MESSAGES.labels(self.group_id, record.topic, "ignored").inc()
+        return False
 
     async def _open_sealed(
         self, messages: list[InboundMessage | str]

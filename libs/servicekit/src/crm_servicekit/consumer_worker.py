@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from crm_eventstore import EventStore
 from crm_messaging import BatchHandler, Consumer, ConsumerSettings, Handler
@@ -18,6 +18,7 @@ def consumer_worker(
     settings: ConsumerSettings | None = None, batch_handler: BatchHandler | None = None,
     *, open_sealed: bool = True,
     batch_handler_for: Callable[[ServiceContext], BatchHandler] | None = None,
+    event_types: Collection[str] | None = None,
 ) -> Worker:
     """A worker consuming ``topics`` as a member of ``group``, applying ``handler``
     (one message at a time) or ``batch_handler`` (a chunk per transaction).
@@ -39,7 +40,7 @@ def consumer_worker(
             store=EventStore(ctx.engine),
             producer=ctx.producer, settings=consumer_settings,
             client_id=f"{ctx.settings.service_name}-{group}",
-            vault=ctx.vault if open_sealed else None,
+            vault=ctx.vault if open_sealed else None, event_types=event_types,
         )
         await consumer.run()
 

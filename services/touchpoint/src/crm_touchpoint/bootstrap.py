@@ -9,7 +9,7 @@ from crm_servicekit import ServiceSettings, create_app
 from crm_servicekit.consumer_worker import consumer_worker
 from crm_servicekit.relay_worker import sealing_outbox_relay
 from crm_servicekit.service import ServiceDefinition
-from crm_touchpoint.app.erasure import TouchpointErasure
+from crm_touchpoint.app.erasure import ERASURE_EVENT_TYPES, TouchpointErasure
 from crm_touchpoint.app.ingestion import TouchpointIngestion
 from crm_touchpoint.app.recording import touchpoint_seal
 from crm_touchpoint.entrypoints.api import touchpoint_router
@@ -37,7 +37,8 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             sealing_outbox_relay(touchpoint_seal),
             # Erasure notices travel in the clear: nothing here to open.
             consumer_worker([settings.profiles_topic], settings.erasure_consumer_group,
-                            batch_handler=TouchpointErasure(), open_sealed=False),
+                            batch_handler=TouchpointErasure(), open_sealed=False,
+                            event_types=ERASURE_EVENT_TYPES),
         ],
     )
 

@@ -20,11 +20,13 @@ from crm_eventstore import UnitOfWork
 from crm_messaging import InboundMessage
 from crm_touchpoint.app.recording import stream_id
 
-__all__ = ["ERASED_KEY", "TouchpointErasure"]
+__all__ = ["ERASED_KEY", "ERASURE_EVENT_TYPES", "TouchpointErasure"]
 
 _ERASED = profiles.TouchpointsErased.DESCRIPTOR.full_name
 _SUPPRESSED = profiles.TouchpointSuppressed.DESCRIPTOR.full_name
 _RECORDED = TouchpointRecorded.DESCRIPTOR.full_name
+ERASURE_EVENT_TYPES = frozenset({_ERASED, _SUPPRESSED})
+"""The events of crm.profiles.v1 this consumer acts on; it passes over the rest."""
 ERASED_KEY = "erased"
 """The partition key of an erased touchpoint (it was the person's strongest identifier)."""
 
@@ -49,7 +51,7 @@ class TouchpointErasure:
 def _erased_ids(message: InboundMessage) -> list[str]:
     """The touchpoint ids an event of crm.profiles.v1 asks to erase (most ask none)."""
     kind = message.envelope.event_type
-    if kind not in (_ERASED, _SUPPRESSED):
+    if kind not in ERASURE_EVENT_TYPES:
         return []
     event = message_class(kind).FromString(message.envelope.payload)
     if isinstance(event, profiles.TouchpointsErased):
