@@ -1,6 +1,7 @@
 """Idempotent appends: each event id claimed in a ledger and its event appended by one
 statement, or skipped when the ledger already holds the id."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -69,3 +70,16 @@ async def test_an_exact_expected_version_is_refused(store: EventStore, ledger: s
     one = event(1)
     with pytest.raises(ValueError, match="NO_STREAM or ANY"):
         await store.append_once([StreamAppend("s", [one], 3)], {one.event_id: b"h"}, ledger)
+
+
+async def test_of_concurrent_claims_of_one_id_exactly_one_appends(
+    store: EventStore, ledger: str
+) -> None:
+    one = event(1, topic="t")
+
+    results = await asyncio.gather(*(
+        store.append_once([StreamAppend(f"s-{n}", [replace(one)], NO_STREAM)],
+                          {one.event_id: b"h"}, ledger) for n in range(8)))
+
+    assert sorted(len(r) for r in results) == [0] * 7 + [1]
+    assert await _outbox_size(store) == 1

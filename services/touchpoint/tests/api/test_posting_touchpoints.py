@@ -1,5 +1,6 @@
 """Posting touchpoints over HTTP: outcomes, idempotency, access, limits, reading back."""
 
+import asyncio
 import uuid
 
 import httpx
@@ -46,6 +47,19 @@ async def test_the_same_event_twice_is_a_duplicate_and_stored_once(
 
     assert (first.json()["status"], again.json()["status"]) == ("accepted", "duplicate")
     assert again.status_code == 202
+    assert await stored_count(settings, event["event_id"]) == 1
+
+
+async def test_the_same_event_posted_many_times_at_once_is_accepted_once(
+    client: httpx.AsyncClient, keys: Keys, settings: TouchpointSettings,
+) -> None:
+    event = call_event()
+    replies = await asyncio.gather(*(
+        client.post("/v1/touchpoints", json=event, headers=headers(keys.writer))
+        for _ in range(12)))
+
+    statuses = sorted(reply.json()["status"] for reply in replies)
+    assert statuses == ["accepted"] + ["duplicate"] * 11
     assert await stored_count(settings, event["event_id"]) == 1
 
 
