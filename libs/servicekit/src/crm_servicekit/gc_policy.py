@@ -31,10 +31,11 @@ def collect_garbage_for_throughput() -> None:
 
 @contextmanager
 def cyclic_collection_paused() -> Iterator[None]:
-    """No cyclic collection inside the block: for a bulk job that holds what it reads until
-    it has written it (a rebuild), where the collector would walk that growing heap again
-    and again and find nothing to free (measured: a fifth of a rebuild's time). The
-    objects are still freed by reference counting; collection resumes after the block."""
+    """No cyclic collection inside the block, in the whole process: for a bulk job that has
+    the process to itself and holds what it reads until it has written it (a rebuild),
+    where the collector would walk that growing heap again and again and find nothing to
+    free (measured: a fifth of a rebuild's time). Objects are still freed by reference
+    counting; collection resumes after the block."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
