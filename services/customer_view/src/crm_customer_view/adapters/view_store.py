@@ -20,9 +20,10 @@ from crm_customer_view.domain import (
     Fact,
     JsonObject,
     Redirect,
+    canonical_json,
     facts_from_envelope,
-    json_digest,
     stored_form,
+    text_digest,
 )
 
 __all__ = ["EventToFile", "StoredEvent", "StoredRecord", "ViewStore"]
@@ -315,7 +316,7 @@ def _found_by(results: Sequence[CustomerRecord | Redirect]) -> list[tuple[str, s
 def _row(result: CustomerRecord | Redirect) -> tuple[Any, ...]:
     if isinstance(result, Redirect):
         return (result.customer_id, result.survivor_id, None, None, None, 0, None)
-    unmasked = stored_form(result)  # made once: stored, and digested
-    return (result.customer_id, None, json.dumps(unmasked),
-            json.dumps(result.to_json(mask_pii=True)), json_digest(unmasked),
+    unmasked = canonical_json(stored_form(result))  # written once: stored, and digested
+    return (result.customer_id, None, unmasked,
+            json.dumps(result.to_json(mask_pii=True)), text_digest(unmasked),
             result.freshness.version, result.freshness.last_event_at)

@@ -139,8 +139,10 @@ from crm_customer_view.domain.record import (
     JsonValue,
     Redirect,
     TraitValue,
+    canonical_json,
     digest,
     json_digest,
+    text_digest,
 )
 from crm_customer_view.domain.timeline import TimelineEntry
 from crm_customer_view.domain.values import EventMeta, Identifier, Touchpoint
@@ -186,6 +188,7 @@ __all__ = [
     "Unconverted",
     "UnlinkFact",
     "UnmergeFact",
+    "canonical_json",
     "connected_customers",
     "customer_key",
     "customers_affected",
@@ -204,6 +207,7 @@ __all__ = [
     "record_of",
     "scrubbed_events",
     "stored_form",
+    "text_digest",
     "timeline",
     "touchpoint_from_proto",
     "touchpoint_key",

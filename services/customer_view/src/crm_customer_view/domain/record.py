@@ -170,7 +170,17 @@ def digest(record: CustomerRecord) -> str:
 
 def json_digest(unmasked: JsonObject) -> str:
     """:func:`digest` of a record whose unmasked JSON the caller has already made."""
-    canonical = json.dumps(unmasked, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text_digest(canonical_json(unmasked))
+
+
+def canonical_json(unmasked: JsonObject) -> str:
+    """The canonical JSON text of a record (sorted keys, no spaces): what is digested, and
+    fit to be stored as it is (a jsonb column keeps no key order anyway)."""
+    return json.dumps(unmasked, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def text_digest(canonical: str) -> str:
+    """:func:`digest` of a record's :func:`canonical_json` text."""
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
