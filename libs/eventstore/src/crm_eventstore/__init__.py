@@ -1,6 +1,6 @@
 """Postgres event store, transactional outbox and inbox shared by every service."""
 
-from crm_eventstore.db import create_engine
+from crm_eventstore.db import autocommit, create_engine
 from crm_eventstore.errors import DuplicateEvent, EventStoreError, ReadTimeout, WrongExpectedVersion
 from crm_eventstore.events import (
     ANY,
@@ -37,6 +37,7 @@ __all__ = [
     "StreamAppend",
     "UnitOfWork",
     "WrongExpectedVersion",
+    "autocommit",
     "create_engine",
     "migrate",
 ]

@@ -12,7 +12,7 @@ import re
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["async_url", "create_engine", "validate_schema_name"]
+__all__ = ["async_url", "autocommit", "create_engine", "validate_schema_name"]
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -44,3 +44,14 @@ def create_engine(url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_recycle=1800,
         connect_args={"server_settings": {"search_path": schema, "application_name": schema}},
     )
+
+
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` (sharing its pool) running each statement as a transaction of its own.
+
+    For a lone statement, or reads: a query is then one round trip, without the BEGIN
+    and COMMIT (or ROLLBACK) around it, which here cost about as much CPU as the query
+    (a loopback round trip, and SQLAlchemy's transaction handling). Each statement sees
+    what was committed when it began, as in a READ COMMITTED transaction.
+    """
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -21,7 +21,7 @@ from sqlalchemy import Row, TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crm_eventstore.db import validate_schema_name
+from crm_eventstore.db import autocommit, validate_schema_name
 from crm_eventstore.errors import DuplicateEvent, ReadTimeout, WrongExpectedVersion
 from crm_eventstore.events import ANY, EventMetadata, NewEvent, RecordedEvent
 
@@ -291,7 +291,7 @@ class EventStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         # One statement is atomic on its own: lone appends skip BEGIN and COMMIT.
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = autocommit(engine)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.common.v1.envelope_pb2 import Envelope
-from crm_eventstore import MigrationSet
+from crm_eventstore import MigrationSet, autocommit
 from crm_messaging.sealing import BrokenSeal, KeyDestroyed, new_secret, open_envelope
 
 __all__ = ["VAULT_MIGRATIONS", "KeyVault", "Opened"]
@@ -46,9 +46,8 @@ class KeyVault:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         # Each operation is one statement (two when an issue finds keys issued before, the
-        # second meant to see what committed meanwhile): autocommit spares the BEGIN and
-        # COMMIT round trips.
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # second meant to see what committed meanwhile): none needs a transaction around it.
+        self._autocommit = autocommit(engine)
 
     async def issue(self, key_ids: Collection[str]) -> dict[str, bytes | None]:
         """The secret of each key, made if it never existed; ``None`` for a destroyed one."""

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_eventstore import autocommit
 from crm_messaging import KeyVault
 from crm_servicekit.settings import ServiceSettings
 
@@ -32,10 +33,8 @@ class ServiceContext:
 
     @cached_property
     def reads(self) -> AsyncEngine:
-        """``engine`` for reads: autocommit, so a query is one round trip, without the
-        BEGIN and ROLLBACK of a transaction around it. Each statement sees what was
-        committed when it began, as each statement of a READ COMMITTED transaction does."""
-        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        """``engine`` for reads: each query one round trip (``crm_eventstore.autocommit``)."""
+        return autocommit(self.engine)
 
 
 def get_context(request: Request) -> ServiceContext:
