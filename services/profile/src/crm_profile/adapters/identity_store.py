@@ -157,12 +157,14 @@ class IdentityStore:
         self, identifiers: Iterable[str], known: Iterable[str]
     ) -> tuple[list[Evidence], frozenset[str]]:
         """Touchpoints carrying any of ``identifiers`` (but not ``known`` ones), and which
-        of ``identifiers`` are shared."""
+        of their identifiers and of ``identifiers`` are shared."""
         ids = sorted(identifiers)
-        shared = frozenset(str(r[0]) for r in await self.connection.execute(_SHARED, {"ids": ids}))
         rows = await self.connection.execute(_EVIDENCE, {"ids": ids, "seen": list(known)})
-        return [Evidence(r.touchpoint_id, r.occurred_at, frozenset(r.identifiers), r.assurance)
-                for r in rows], shared
+        found = [Evidence(r.touchpoint_id, r.occurred_at, frozenset(r.identifiers), r.assurance)
+                 for r in rows]
+        carried = sorted(set(ids).union(*(e.identifiers for e in found)))
+        shared = await self.connection.execute(_SHARED, {"ids": carried})
+        return found, frozenset(str(r[0]) for r in shared)
 
     async def covering(self, evidence: Sequence[Evidence]) -> dict[str, Evidence]:
         """For each of ``evidence`` (by touchpoint id), a stored touchpoint that carried

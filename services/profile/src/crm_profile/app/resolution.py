@@ -67,12 +67,33 @@ class TouchpointResolver:
         incoming = [i for i in incoming if i.evidence.touchpoint_id not in screened.dropped]
         if not incoming:
             return
+        covered = _covered_earlier(incoming, self.rules.blocked)
+        while incoming:
+            # What is left was not decided with what this round loaded: resolved in the
+            # next round, from the store as this round left it, as if it came later
+            # (the order of arrival does not change the result).
+            left = await self._resolve(store, uow, incoming, covered)
+            if len(left) == len(incoming) and not covered:
+                raise RuntimeError("identity resolution of a chunk made no progress")
+            incoming, covered = left, frozenset()
+
+    async def _resolve(
+        self, store: IdentityStore, uow: UnitOfWork, incoming: list[_Incoming],
+        covered: frozenset[str],
+    ) -> list[_Incoming]:
+        """Resolve what of ``incoming`` can be decided with one load of the state; the
+        rest is returned, unresolved: the ``covered`` touchpoints (carrying no identifier
+        an earlier one of the chunk did not carry with the others: no component is loaded
+        for them) that turn out not to be returning customers', and those whose component,
+        once earlier ones of the chunk are decided, reaches beyond what was loaded."""
         own = [i.evidence for i in incoming]
         covering = await store.covering([e for e in own if not e.identifiers & self.rules.blocked])
         evidence = [*own, *covering.values()]
         before = await store.state_for(evidence)
         returning = self._returning(before, incoming, covering)
-        slow = [i for i in incoming if i.evidence.touchpoint_id not in returning]
+        slow = [i for i in incoming
+                if i.evidence.touchpoint_id not in returning
+                and i.evidence.touchpoint_id not in covered]
         index = await self._load_around(store, slow) if slow else _EvidenceIndex((), ())
         if slow:
             evidence += index.evidence()
@@ -80,10 +101,12 @@ class TouchpointResolver:
         # Never-merge facts (from splits) are state: this chunk obeys those about its evidence.
         chunk = replace(self, rules=await NeverMergeStore(uow.connection).rules_for(
             self.rules, evidence))
-        state, decided = chunk._decide_in_order(before, index, incoming, returning)
-        await store.save_evidence({i.evidence: i.message.envelope.payload for i in incoming})
+        state, decided = chunk._decide_in_order(before, index, incoming, returning, covered)
+        await store.save_evidence({i.evidence: i.message.envelope.payload for i, _ in decided})
         await store.save(before, state)
         await uow.append_streams(await self._events(store, before, state, decided))
+        done = {item.evidence.touchpoint_id for item, _ in decided}
+        return [i for i in incoming if i.evidence.touchpoint_id not in done]
 
     async def _load_around(
         self, store: IdentityStore, incoming: list[_Incoming]
@@ -95,16 +118,16 @@ class TouchpointResolver:
         index = _EvidenceIndex(known.evidence, known.queried)
         shared = set(known.shared)
         while missing := set().union(*(
-                self._still_needed(index, i.evidence, frozenset(shared)) for i in incoming)):
+                self._closure(index, i.evidence, frozenset(shared))[1] - index.loaded
+                for i in incoming)):
             found, now_shared = await store.evidence_with(missing, index.ids())
             index.load(found, missing)
             shared |= now_shared
         return index
 
-    def _still_needed(self, index: _EvidenceIndex, new: Evidence,
-                      shared: frozenset[str]) -> frozenset[str]:
-        near, loaded = index.around(new.identifiers, shared | self.rules.blocked)
-        return identifiers_to_load(new, near, self.rules, shared, loaded | index.loaded)
+    def _closure(self, index: _EvidenceIndex, new: Evidence,
+                 shared: frozenset[str]) -> tuple[list[Evidence], frozenset[str]]:
+        return index.closure(new, shared | self.rules.blocked, self._needs(new, shared))
 
     def _needs(
         self, new: Evidence, shared: frozenset[str]
@@ -129,8 +152,11 @@ class TouchpointResolver:
 
     def _decide_in_order(
         self, state: CurrentIdentity, index: _EvidenceIndex, incoming: list[_Incoming],
-        returning: Mapping[str, tuple[Decision, ...]],
+        returning: Mapping[str, tuple[Decision, ...]], covered: frozenset[str],
     ) -> tuple[CurrentIdentity, list[tuple[_Incoming, tuple[Decision, ...]]]]:
+        """The decisions for ``incoming`` in order, each against the state the previous
+        ones left; left out: a ``covered`` touchpoint that turns out not to be a returning
+        customer's, and one whose component reaches beyond the loaded evidence."""
         decided = []
         for item in incoming:
             if (fast := returning.get(item.evidence.touchpoint_id)) is not None:
@@ -138,14 +164,21 @@ class TouchpointResolver:
                 index.add(item.evidence)
                 decided.append((item, fast))
         for item in incoming:
-            if item.evidence.touchpoint_id in returning:
+            new = item.evidence
+            if new.touchpoint_id in returning:
                 continue
-            near = index.closure(item.evidence, frozenset(state.shared) | self.rules.blocked,
-                                 self._needs(item.evidence, frozenset(state.shared)))
-            decisions = decide(state, item.evidence, near, self.rules,
-                               lambda: str(uuid.uuid4()))
+            if new.touchpoint_id in covered:
+                decisions = returning_attribution(state, new, index.covering(new.identifiers),
+                                                  self.rules)
+                if decisions is None:
+                    continue
+            else:
+                near, relied_on = self._closure(index, new, frozenset(state.shared))
+                if not relied_on <= index.loaded:  # earlier decisions widened the component
+                    continue
+                decisions = decide(state, new, near, self.rules, lambda: str(uuid.uuid4()))
             state = apply(state, decisions)
-            index.add(item.evidence)
+            index.add(new)
             decided.append((item, decisions))
         return state, decided
 
@@ -218,6 +251,11 @@ class _EvidenceIndex:
         for identifier in evidence.identifiers:
             self._by_identifier[identifier].append(evidence)
 
+    def covering(self, identifiers: frozenset[str]) -> list[Evidence]:
+        """The known evidence carrying all of ``identifiers`` (not empty)."""
+        rarest = min(identifiers, key=lambda i: len(self._by_identifier.get(i, ())))
+        return [e for e in self._by_identifier.get(rarest, ()) if e.identifiers >= identifiers]
+
     def load(self, evidence: Iterable[Evidence], identifiers: Iterable[str]) -> None:
         """Add what the store returned for ``identifiers``: now fully loaded."""
         for item in evidence:
@@ -247,8 +285,9 @@ class _EvidenceIndex:
     def closure(
         self, new: Evidence, stop: frozenset[str],
         needs: Callable[[list[Evidence], frozenset[str]], frozenset[str]],
-    ) -> list[Evidence]:
-        """``around`` completed with the evidence the domain says the component needs."""
+    ) -> tuple[list[Evidence], frozenset[str]]:
+        """``around`` completed with the evidence the domain says the component needs,
+        and the identifiers that took: the result is complete if they are all ``loaded``."""
         near, walked = self.around(new.identifiers, stop)
         found = {e.touchpoint_id: e for e in near}
         while extra := needs(list(found.values()), walked):
@@ -256,7 +295,7 @@ class _EvidenceIndex:
                 for item in self._by_identifier.get(identifier, ()):
                     found.setdefault(item.touchpoint_id, item)
             walked |= extra
-        return list(found.values())
+        return list(found.values()), walked
 
 
 def _read(message: InboundMessage) -> _Incoming:
@@ -268,6 +307,21 @@ def _read(message: InboundMessage) -> _Incoming:
     if not evidence.identifiers:
         raise DeadLetter(f"touchpoint {touchpoint.event_id} carries no identifier")
     return _Incoming(message, touchpoint, evidence)
+
+
+def _covered_earlier(incoming: list[_Incoming], blocked: frozenset[str]) -> frozenset[str]:
+    """The touchpoints whose identifiers (none blocked) an earlier one of the chunk all
+    carried: likely a returning customer's, once that one is resolved."""
+    earlier: dict[str, list[frozenset[str]]] = defaultdict(list)
+    covered = set()
+    for item in incoming:
+        identifiers = item.evidence.identifiers
+        if not identifiers & blocked and any(
+                identifiers <= carried for carried in earlier[min(identifiers)]):
+            covered.add(item.evidence.touchpoint_id)
+        for identifier in identifiers:
+            earlier[identifier].append(identifiers)
+    return frozenset(covered)
 
 
 def _first_of_each(incoming: list[_Incoming]) -> list[_Incoming]:
