@@ -22,7 +22,6 @@ from crm_customer_view.domain import (
     Redirect,
     canonical_json,
     facts_from_envelope,
-    stored_form,
     text_digest,
 )
 
@@ -316,7 +315,8 @@ def _found_by(results: Sequence[CustomerRecord | Redirect]) -> list[tuple[str, s
 def _row(result: CustomerRecord | Redirect) -> tuple[Any, ...]:
     if isinstance(result, Redirect):
         return (result.customer_id, result.survivor_id, None, None, None, 0, None)
-    unmasked = canonical_json(stored_form(result))  # written once: stored, and digested
+    shown = result.to_json(mask_pii=False)
+    unmasked = canonical_json(shown)  # written once: stored, and digested
     return (result.customer_id, None, unmasked,
-            json.dumps(result.to_json(mask_pii=True)), text_digest(unmasked),
+            json.dumps(result.with_pii_masked(shown)), text_digest(unmasked),
             result.freshness.version, result.freshness.last_event_at)

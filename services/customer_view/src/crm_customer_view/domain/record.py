@@ -116,12 +116,22 @@ class CustomerRecord:
 
     def to_json(self, mask_pii: bool) -> JsonObject:
         """The record as JSON-ready data; ``mask_pii`` masks names, emails and phones."""
+        unmasked = self._unmasked()
+        return self.with_pii_masked(unmasked) if mask_pii else unmasked
+
+    def with_pii_masked(self, unmasked: JsonObject) -> JsonObject:
+        """``to_json(mask_pii=True)``, from the ``to_json(mask_pii=False)`` the caller has
+        already made: only the identifiers and the trait values differ."""
+        return {**unmasked, "identifiers": self._identifiers(mask_pii=True),
+                "traits": self._traits(mask_pii=True)}
+
+    def _unmasked(self) -> JsonObject:
         return {
             "customer_id": self.customer_id,
             "merged_ids": list(self.merged_ids),
             "erased": self.erased,
-            "identifiers": self._identifiers(mask_pii),
-            "traits": {t.name: t.to_json(mask_pii) for t in self.traits},
+            "identifiers": self._identifiers(mask_pii=False),
+            "traits": self._traits(mask_pii=False),
             "consent": self._consent(),
             "channels": {c.channel: _channel(c) for c in self.channels},
             "orders": _orders(self.orders),
@@ -141,6 +151,9 @@ class CustomerRecord:
         for identifier in self.identifiers:
             by_type.setdefault(identifier.type, []).append(identifier.to_json(mask_pii))
         return dict(by_type.items())
+
+    def _traits(self, mask_pii: bool) -> JsonObject:
+        return {t.name: t.to_json(mask_pii) for t in self.traits}
 
     def _consent(self) -> JsonObject:
         by_channel: dict[str, JsonObject] = {}
