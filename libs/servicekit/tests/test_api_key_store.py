@@ -1,4 +1,6 @@
+import asyncio
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -172,6 +174,66 @@ async def test_records_when_a_key_was_last_used(store: ApiKeyStore) -> None:
     assert key.last_used_at is None
 
     await store.authenticate(plaintext)
+    await store.settle()
 
     used = await store.get(key.key_id)
     assert used is not None and used.last_used_at is not None
+
+
+async def test_a_request_does_not_wait_for_the_last_used_update(
+    engine: AsyncEngine, store: ApiKeyStore,
+) -> None:
+    key, plaintext = await store.create("web", ["touchpoints:write"])
+    async with engine.begin() as other:  # another process updating the row, holding its lock
+        await other.execute(text("SELECT 1 FROM api_keys WHERE key_id = :k FOR UPDATE"),
+                            {"k": key.key_id})
+
+        found = await asyncio.wait_for(store.authenticate(plaintext), timeout=5)
+
+        assert found is not None
+        await asyncio.sleep(0.2)
+        assert (await store.get(key.key_id)).last_used_at is None  # type: ignore[union-attr]
+    await store.settle()
+    assert (await store.get(key.key_id)).last_used_at is not None  # type: ignore[union-attr]
+
+
+class CountingStore(ApiKeyStore):
+    """Counts the loads from Postgres, each slowed down so that requests pile up."""
+
+    loads = 0
+
+    async def _load(self, key_id: str) -> Any:
+        self.loads += 1
+        await asyncio.sleep(0.05)
+        return await super()._load(key_id)
+
+
+async def test_requests_arriving_when_the_entry_expires_wait_for_one_load(
+    engine: AsyncEngine, store: ApiKeyStore,
+) -> None:
+    clock = FakeClock()
+    counting = CountingStore(engine, cache_seconds=5.0, clock=clock)
+    _, plaintext = await store.create("web", ["touchpoints:write"])
+
+    first = await asyncio.gather(*(counting.authenticate(plaintext) for _ in range(32)))
+    clock.now += 6
+    expired = await asyncio.gather(*(counting.authenticate(plaintext) for _ in range(32)))
+
+    assert all(k is not None for k in [*first, *expired])
+    assert counting.loads == 2
+    await counting.settle()
+
+
+async def test_a_revocation_during_a_load_is_not_undone_by_it(
+    engine: AsyncEngine, store: ApiKeyStore,
+) -> None:
+    counting = CountingStore(engine, cache_seconds=60.0)
+    key, plaintext = await counting.create("web", ["touchpoints:write"])
+
+    loading = asyncio.ensure_future(counting.authenticate(plaintext))
+    await asyncio.sleep(0.01)  # the load has begun, and read nothing yet
+    await counting.revoke(key.key_id)
+    await loading
+
+    assert await counting.authenticate(plaintext) is None
+    await counting.settle()

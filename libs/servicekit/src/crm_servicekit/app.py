@@ -110,6 +110,7 @@ def _lifespan(
                                          pool_size=2)
             stack.push_async_callback(vault_engine.dispose)
             api_keys = ApiKeyStore(engine, cache_seconds=settings.api_key_cache_seconds)
+            stack.push_async_callback(api_keys.settle)  # before the engine is disposed
             app.state.ctx = ServiceContext(settings, engine, producer, api_keys,
                                            KeyVault(vault_engine))
             role = app.process_role if isinstance(app, ServiceApp) else ProcessRole.ALL
