@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
@@ -17,7 +17,12 @@ from crm_touchpoint.app.ingestion import Outcome, Status, TouchpointIngestion
 from crm_touchpoint.app.recording import stream_id
 from crm_touchpoint.domain import EVENT_JSON_SCHEMA, touchpoint_from_proto
 from crm_touchpoint.entrypoints.rate_limit import RateLimiter
-from crm_touchpoint.entrypoints.schemas import BatchResult, EventResult, batch_result, to_result
+from crm_touchpoint.entrypoints.schemas import (
+    BatchResult,
+    EventResult,
+    batch_result,
+    event_result,
+)
 
 __all__ = ["MAX_BATCH_EVENTS", "touchpoint_router"]
 
@@ -63,13 +68,14 @@ def touchpoint_router(ingestion: TouchpointIngestion, limiter: RateLimiter) -> A
 
     @router.post("", status_code=202, response_model=EventResult, openapi_extra=_ONE_EVENT,
                  responses=problem_responses(400, 401, 403, 409, 413, 422, 429))
-    async def post_touchpoint(request: Request, response: Response, key: Writer) -> EventResult:
+    async def post_touchpoint(request: Request, key: Writer) -> JSONResponse:
         """Record one interaction. 202 means it is durable and will reach Kafka."""
         event = await _json_body(request)
-        response.headers.update(limiter.take(key.key_id, 1))
+        limits = limiter.take(key.key_id, 1)
         [outcome] = await ingestion.ingest([event], key)
         _raise_if_refused(outcome)
-        return to_result(0, outcome)
+        # Plain JSON, as for a batch; the model documents the shape.
+        return JSONResponse(event_result(0, outcome), status_code=202, headers=limits)
 
     @router.post("/batch", status_code=202, response_model=BatchResult, openapi_extra=_BATCH,
                  responses=problem_responses(400, 401, 403, 413, 422, 429))
