@@ -13,7 +13,7 @@ help:
 	@echo "make setup  install uv and the locked workspace into .venv (idempotent)"
 	@echo "make run    start Postgres, the Kafka broker and every service locally"
 	@echo "make test   run the whole test suite against real Postgres and Kafka"
-	@echo "make lint   ruff + mypy --strict on libs/ and services/"
+	@echo "make lint   ruff + mypy --strict on libs/, services/ and benchmarks/"
 	@echo "make proto  regenerate Python code and stubs from proto/"
 	@echo "make bench  run the benchmarks; JSON and a table in bench-results/"
 	@echo "make up / down / logs   the docker compose stack"
@@ -37,7 +37,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy libs/*/src services/*/src proto/generate.py
+	$(BIN)/mypy libs/*/src services/*/src proto/generate.py benchmarks
 
 proto: setup
 	$(BIN)/python proto/generate.py

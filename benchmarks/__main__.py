@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from benchmarks import customer_view, foundation, profile, touchpoint, view_fold
-from benchmarks.harness import Report, embedded_stack
+from benchmarks.harness import STATEMENTS, Report, Stack, embedded_stack
+from benchmarks.statements import heaviest, start_tracking
 
 RESULTS = Path("bench-results")
 
@@ -28,11 +29,24 @@ def main() -> None:
     for name in chosen:
         # A fresh Postgres and broker per suite: no suite inherits another's backlog.
         with embedded_stack() as stack:
-            asyncio.run(SUITES[name](stack, report))
+            statements = asyncio.run(_run(name, stack, report))
+        if statements is not None:
+            path = RESULTS / f"statements-{name}.txt"
+            RESULTS.mkdir(exist_ok=True)
+            path.write_text(statements)
+            print(f"heaviest statements: {path}")
     path = report.write(RESULTS)
     print()
     print(report.table())
     print(f"written: {path} and {RESULTS / 'results.txt'}")
+
+
+async def _run(name: str, stack: Stack, report: Report) -> str | None:
+    """The suite, and (``BENCH_PG_STATEMENTS``) the statements it kept Postgres busy with."""
+    if STATEMENTS:
+        await start_tracking(stack.database_url)
+    await SUITES[name](stack, report)
+    return await heaviest(stack.database_url) if STATEMENTS else None
 
 
 if __name__ == "__main__":

@@ -24,12 +24,20 @@ class Stack:
     bootstrap_servers: str
 
 
+# BENCH_PG_STATEMENTS=1: Postgres tracks every statement (pg_stat_statements), and each
+# suite's heaviest are written beside the results: where the database's time went.
+STATEMENTS = os.environ.get("BENCH_PG_STATEMENTS", "") not in ("", "0")
+_TRACKING = {"shared_preload_libraries": "pg_stat_statements",
+             "pg_stat_statements.track": "all"}
+
+
 @contextmanager
 def embedded_stack() -> Iterator[Stack]:
     """A fresh Postgres and broker in a temporary directory, stopped afterwards."""
     with ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-bench-")))
-        postgres = EmbeddedPostgres(root / "pg", free_port())
+        postgres = EmbeddedPostgres(root / "pg", free_port(),
+                                    settings=_TRACKING if STATEMENTS else None)
         postgres.start()
         stack.callback(postgres.stop)
         broker = EmbeddedBroker(free_port())

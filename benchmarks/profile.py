@@ -87,7 +87,7 @@ def _returning_touchpoints(count: int, seed: str) -> list[Record]:
     return records
 
 
-def _record(identifiers: list[tuple[int, str]], minute: int) -> tuple[str, bytes, bytes]:
+def _record(identifiers: list[tuple[IdentifierType, str]], minute: int) -> Record:
     when = to_timestamp(datetime(2026, 6, 1, tzinfo=UTC) + timedelta(minutes=minute))
     tp = TouchpointRecorded(
         event_id=str(uuid.uuid4()),

@@ -15,6 +15,7 @@ import signal
 import stat
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -56,8 +57,11 @@ def _make_parents_traversable(path: Path) -> None:
 class EmbeddedPostgres:
     """One Postgres cluster in ``data_dir`` listening on ``127.0.0.1:port``."""
 
-    def __init__(self, data_dir: Path, port: int, *, log: IO[bytes] | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int, *, log: IO[bytes] | None = None,
+                 settings: Mapping[str, str] | None = None) -> None:
+        """``settings``: server settings beyond the defaults (``-c name=value``)."""
         self.data_dir = data_dir.resolve()
+        self._settings = dict(settings or {})
         self.port = port
         self._log = log
         self._process: subprocess.Popen[bytes] | None = None
@@ -79,7 +83,8 @@ class EmbeddedPostgres:
             [str(bins / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
              "-h", "127.0.0.1", "-k", str(self.data_dir),
              "-c", "max_connections=300", "-c", "shared_buffers=256MB",
-             "-c", "listen_addresses=127.0.0.1"],
+             "-c", "listen_addresses=127.0.0.1",
+             *(arg for name, value in self._settings.items() for arg in ("-c", f"{name}={value}"))],
             stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
             start_new_session=True, **self._identity(),
         )
