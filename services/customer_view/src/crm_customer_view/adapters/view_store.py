@@ -32,6 +32,7 @@ INSERT INTO view_events (event_id, facts, sealed_by)
 SELECT i, CAST(f AS jsonb), s
 FROM unnest(CAST(:ids AS text[]), CAST(:facts AS text[]), CAST(:sealed AS text[])) AS e(i, f, s)
 ON CONFLICT DO NOTHING
+RETURNING event_id
 """)
 # The events and their index entries, and the records of ids nothing is known of any more.
 _DROP_EVENTS = text("""
@@ -64,7 +65,7 @@ WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k
 _LOAD_BY_KEY = text("""
 SELECT k.key, e.event_id, e.facts::text, e.envelope, e.sealed_by
 FROM view_event_keys k JOIN view_events e USING (event_id)
-WHERE k.key = ANY(CAST(:keys AS text[]))
+WHERE k.key = ANY(CAST(:keys AS text[])) AND NOT k.event_id = ANY(CAST(:known AS text[]))
 """)
 # Records (each id once) and the identifiers they are found by, in one statement (one
 # round trip). The identifiers a record no longer has are deleted, the others inserted
@@ -175,18 +176,21 @@ class ViewStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
-    async def save_events(self, events: Sequence[EventToFile]) -> None:
-        """Keep each event under its index keys; repeats are no-ops."""
+    async def save_events(self, events: Sequence[EventToFile]) -> set[str]:
+        """Keep each event under its index keys; repeats are no-ops. The ids of the events
+        stored now (not before)."""
         if not events:
-            return
-        await self.connection.execute(_SAVE_EVENTS, {
+            return set()
+        saved = await self.connection.execute(_SAVE_EVENTS, {
             "ids": [e.event_id for e in events], "facts": [encode_facts(e.facts) for e in events],
             "sealed": [e.sealed_by or None for e in events]})
+        new = {str(row[0]) for row in saved}
         pairs = [(key, e.event_id) for e in events for key in e.keys]
         if pairs:
             await self.connection.execute(
                 _SAVE_KEYS, {"keys": [k for k, _ in pairs], "ids": [i for _, i in pairs]}
             )
+        return new
 
     async def rewrite_events(self, events: Mapping[str, Sequence[Fact]]) -> None:
         """Replace the stored facts of these events (an erasure scrubbed them); their
@@ -210,9 +214,12 @@ class ViewStore:
         rows = await self.connection.execute(_LOAD, {"keys": sorted(keys)})
         return [_stored_event(*row) for row in rows]
 
-    async def events_by_key(self, keys: Iterable[str]) -> dict[str, list[StoredEvent]]:
-        """The events filed under each of ``keys`` (each event decoded once)."""
-        rows = await self.connection.execute(_LOAD_BY_KEY, {"keys": sorted(keys)})
+    async def events_by_key(self, keys: Iterable[str], *, known: Collection[str] = ()
+                            ) -> dict[str, list[StoredEvent]]:
+        """The events filed under each of ``keys`` (each event decoded once), but for the
+        ``known`` ones (the caller holds them already)."""
+        rows = await self.connection.execute(_LOAD_BY_KEY, {"keys": sorted(keys),
+                                                            "known": list(known)})
         decoded: dict[str, StoredEvent] = {}
         found: dict[str, list[StoredEvent]] = defaultdict(list)
         for key, event_id, facts, envelope, sealed_by in rows:

@@ -13,7 +13,8 @@ crm.customer-view.v1 after the commit. A record that did not change is not writt
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -70,12 +71,16 @@ class CustomerViewProjection:
             rows.append(EventToFile(message.event_id, facts, keys, message.sealed_by))
             causes |= dict.fromkeys(customers_affected(facts), message)
         affected = customers_affected(new_facts) | await _previous_holders(store, new_facts)
-        await store.save_events(rows)
-        changes = await self.recompute(uow, affected)
+        saved = await store.save_events(rows)
+        # What this chunk stored is what the lineages would read back: they take it from
+        # here. (Not a repeat: the stored copy may be scrubbed by an erasure since.)
+        filed = _FiledHere([row for row in rows if row.event_id in saved])
+        changes = await self.recompute(uow, affected, filed)
         await uow.append_streams(changelog_appends(
             changes, self.clock(), lambda c: _metadata(causes.get(c, messages[-1]))))
 
-    async def recompute(self, uow: UnitOfWork, customers: set[str]) -> list[RecordChange]:
+    async def recompute(self, uow: UnitOfWork, customers: set[str],
+                        filed: _FiledHere | None = None) -> list[RecordChange]:
         """Store the record of every customer in (the lineages of) ``customers`` that
         changed; the changes.
 
@@ -86,7 +91,7 @@ class CustomerViewProjection:
         """
         store = ViewStore(uow.connection)
         ordered = sorted(customers)
-        lineages = await load_lineages(store, ordered)
+        lineages = await load_lineages(store, ordered, filed or _FiledHere([]))
         plans: list[tuple[list[str], list[Fact]]] = []
         done: set[str] = set()
         for customer_id in ordered:
@@ -159,17 +164,37 @@ async def load_lineage(store: ViewStore, customer_id: str) -> list[StoredEvent]:
     return events
 
 
+class _FiledHere:
+    """The events a chunk has just stored, by index key, as the store would return them."""
+
+    def __init__(self, rows: list[EventToFile]) -> None:
+        self.ids = {row.event_id for row in rows}
+        self._by_key: dict[str, list[StoredEvent]] = defaultdict(list)
+        for row in rows:
+            event = StoredEvent(row.event_id, tuple(row.facts), sealed_by=row.sealed_by)
+            for key in row.keys:
+                self._by_key[key].append(event)
+
+    def add_to(self, found: dict[str, list[StoredEvent]], keys: Iterable[str]) -> None:
+        for key in keys:
+            if key in self._by_key:
+                found.setdefault(key, []).extend(self._by_key[key])
+
+
 async def load_lineages(
-    store: ViewStore, customer_ids: list[str]
+    store: ViewStore, customer_ids: list[str], filed: _FiledHere
 ) -> dict[str, list[StoredEvent]]:
     """:func:`load_lineage` of each of ``customer_ids``, the queries shared: each round
-    loads the keys any lineage still needs, and each lineage takes what its keys hold."""
+    loads the keys any lineage still needs, and each lineage takes what its keys hold.
+    ``filed``: events the caller has just stored, taken from memory rather than read."""
     keys = {c: frozenset({customer_key(c)}) for c in customer_ids}
     loaded: dict[str, frozenset[str]] = dict.fromkeys(customer_ids, frozenset())
     events: dict[str, list[StoredEvent]] = {c: [] for c in customer_ids}
     facts: dict[str, list[Fact]] = {c: [] for c in customer_ids}
     while wanted := {c: keys[c] - loaded[c] for c in customer_ids if keys[c] - loaded[c]}:
-        found = await store.events_by_key(set().union(*wanted.values()))
+        needed = set().union(*wanted.values())
+        found = await store.events_by_key(needed, known=filed.ids)
+        filed.add_to(found, needed)
         for customer_id, missing in wanted.items():
             more = list({e.event_id: e for key in sorted(missing)
                          for e in found.get(key, ())}.values())
