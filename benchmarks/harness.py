@@ -17,6 +17,11 @@ from crm_devstack.broker import EmbeddedBroker
 from crm_devstack.ports import free_port
 from crm_devstack.postgres import EmbeddedPostgres
 
+# Every component runs on this host, so services reach Postgres through its Unix socket,
+# as a single-host deployment would; BENCH_PG_TCP=1 measures over TCP loopback instead
+# (what separate containers use).
+PG_OVER_TCP = os.environ.get("BENCH_PG_TCP", "") not in ("", "0")
+
 
 @dataclass(frozen=True)
 class Stack:
@@ -43,7 +48,8 @@ def embedded_stack() -> Iterator[Stack]:
         broker = EmbeddedBroker(free_port())
         broker.start()
         stack.callback(broker.stop)
-        yield Stack(postgres.url, broker.bootstrap_servers)
+        yield Stack(postgres.url if PG_OVER_TCP else postgres.socket_url,
+                    broker.bootstrap_servers)
 
 
 @dataclass
@@ -85,6 +91,7 @@ class Report:
                         "python": platform.python_version(),
                         "platform": platform.platform(),
                     },
+                    "postgres_via": "tcp loopback" if PG_OVER_TCP else "unix socket",
                     "measurements": [asdict(m) | {"ratio": m.ratio} for m in self.measurements],
                 },
                 indent=2,
@@ -97,6 +104,8 @@ class Report:
         header = f"{'benchmark':<58} {'value':>14}  {'vs baseline':<40}"
         lines = [header, "-" * len(header)]
         lines += [_row(m) for m in self.measurements]
+        via = "TCP loopback" if PG_OVER_TCP else "its Unix socket"
+        lines.append(f"(services reached Postgres through {via})")
         return "\n".join(lines) + "\n"
 
 
