@@ -91,7 +91,7 @@ class CustomerViewProjection:
         """
         store = ViewStore(uow.connection)
         ordered = sorted(customers)
-        lineages = await load_lineages(store, ordered, filed or _FiledHere([]))
+        lineages = await load_lineages(store, ordered, filed)
         plans: list[tuple[list[str], list[Fact]]] = []
         done: set[str] = set()
         for customer_id in ordered:
@@ -182,11 +182,12 @@ class _FiledHere:
 
 
 async def load_lineages(
-    store: ViewStore, customer_ids: list[str], filed: _FiledHere
+    store: ViewStore, customer_ids: list[str], filed: _FiledHere | None = None
 ) -> dict[str, list[StoredEvent]]:
     """:func:`load_lineage` of each of ``customer_ids``, the queries shared: each round
     loads the keys any lineage still needs, and each lineage takes what its keys hold.
     ``filed``: events the caller has just stored, taken from memory rather than read."""
+    filed = filed or _FiledHere([])
     keys = {c: frozenset({customer_key(c)}) for c in customer_ids}
     loaded: dict[str, frozenset[str]] = dict.fromkeys(customer_ids, frozenset())
     events: dict[str, list[StoredEvent]] = {c: [] for c in customer_ids}
