@@ -22,6 +22,7 @@ from crm_touchpoint.entrypoints.schemas import (
     EventResult,
     batch_result,
     event_result,
+    problem_items,
 )
 
 __all__ = ["MAX_BATCH_EVENTS", "touchpoint_router"]
@@ -134,7 +135,7 @@ def _invalid_batch(field: str, rule: str, message: str) -> Problem:
 def _raise_if_refused(outcome: Outcome) -> None:
     if outcome.status is not Status.REJECTED:
         return
-    errors = [{"field": p.field, "rule": p.rule, "message": p.message} for p in outcome.problems]
+    errors = problem_items(outcome)
     if outcome.conflict:
         raise Problem(409, "Event id conflict", errors[0]["message"], slug="event-id-conflict",
                       extensions={"errors": errors, "event_id": outcome.event_id})

@@ -6,7 +6,8 @@ from pydantic import BaseModel, Field
 
 from crm_touchpoint.app.ingestion import Outcome, Status
 
-__all__ = ["BatchResult", "EventResult", "ProblemItem", "batch_result", "event_result"]
+__all__ = ["BatchResult", "EventResult", "ProblemItem", "batch_result", "event_result",
+           "problem_items"]
 
 
 class ProblemItem(BaseModel):
@@ -35,10 +36,13 @@ def event_result(index: int, outcome: Outcome) -> dict[str, object]:
     what the service itself built, through the model, costs more than building it)."""
     return {
         "index": index, "event_id": outcome.event_id, "status": outcome.status.value,
-        "problems": [{"field": p.field, "rule": p.rule, "message": p.message}
-                     for p in outcome.problems],
-        "warnings": list(outcome.warnings),
+        "problems": problem_items(outcome), "warnings": list(outcome.warnings),
     }
+
+
+def problem_items(outcome: Outcome) -> list[dict[str, str]]:
+    """The :class:`ProblemItem` documents of ``outcome``'s problems."""
+    return [{"field": p.field, "rule": p.rule, "message": p.message} for p in outcome.problems]
 
 
 def batch_result(outcomes: list[Outcome]) -> dict[str, object]:
