@@ -117,9 +117,12 @@ class TouchpointResolver:
         known = await store.evidence_around(identifiers, self.rules.blocked)
         index = _EvidenceIndex(known.evidence, known.queried)
         shared = set(known.shared)
+        # A newcomer's touchpoint (no stored touchpoint carries its identifiers) needs
+        # nothing more; only the others' components are walked.
+        others = [i for i in incoming if not index.unknown(i.evidence.identifiers)]
         while missing := set().union(*(
                 self._closure(index, i.evidence, frozenset(shared))[1] - index.loaded
-                for i in incoming)):
+                for i in others)):
             found, now_shared = await store.evidence_with(missing, index.ids())
             index.load(found, missing)
             shared |= now_shared
@@ -128,6 +131,13 @@ class TouchpointResolver:
     def _closure(self, index: _EvidenceIndex, new: Evidence,
                  shared: frozenset[str]) -> tuple[list[Evidence], frozenset[str]]:
         return index.closure(new, shared | self.rules.blocked, self._needs(new, shared))
+
+    def _near(self, index: _EvidenceIndex, new: Evidence,
+              shared: frozenset[str]) -> tuple[list[Evidence], frozenset[str]]:
+        """The known evidence ``new``'s decision needs, and the identifiers relied on."""
+        if index.unknown(new.identifiers):  # a newcomer's: its component is itself
+            return [], new.identifiers
+        return self._closure(index, new, shared)
 
     def _needs(
         self, new: Evidence, shared: frozenset[str]
@@ -173,7 +183,7 @@ class TouchpointResolver:
                 if decisions is None:
                     continue
             else:
-                near, relied_on = self._closure(index, new, frozenset(state.shared))
+                near, relied_on = self._near(index, new, frozenset(state.shared))
                 if not relied_on <= index.loaded:  # earlier decisions widened the component
                     continue
                 decisions = decide(state, new, near, self.rules, lambda: str(uuid.uuid4()))
@@ -250,6 +260,11 @@ class _EvidenceIndex:
         self._ids[evidence.touchpoint_id] = evidence
         for identifier in evidence.identifiers:
             self._by_identifier[identifier].append(evidence)
+
+    def unknown(self, identifiers: frozenset[str]) -> bool:
+        """Whether all of ``identifiers`` are loaded and no known touchpoint carries any."""
+        return identifiers <= self.loaded and not any(
+            i in self._by_identifier for i in identifiers)
 
     def covering(self, identifiers: frozenset[str]) -> list[Evidence]:
         """The known evidence carrying all of ``identifiers`` (not empty)."""

@@ -36,6 +36,7 @@ from crm_profile.domain.identity import (
     restrict,
 )
 from crm_profile.domain.identity.incremental import decide_by_component
+from crm_profile.domain.identity.newcomer import newcomer_decisions
 from crm_profile.domain.identity.returning import returning_attribution
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -316,4 +317,20 @@ def test_whenever_the_shortcut_applies_it_decides_what_the_general_way_decides(
         if shortcut is not None:
             assert shortcut == general
         state = apply(state, general)
+        known.append(item)
+
+
+@PROPERTY
+@given(worlds())
+def test_whenever_the_newcomer_shortcut_applies_it_decides_what_the_general_way_decides(
+    world: World,
+) -> None:
+    state, known, ids = CurrentIdentity(), list[Evidence](), itertools.count()
+    for item in world.arrivals:
+        shortcut = newcomer_decisions(state, item, known, world.rules, lambda: "new")
+        if shortcut is not None:
+            assert shortcut == decide_by_component(state, item, known, world.rules,
+                                                   lambda: "new")
+        state = apply(state, decide_by_component(state, item, known, world.rules,
+                                                 lambda: f"c{next(ids)}"))
         known.append(item)

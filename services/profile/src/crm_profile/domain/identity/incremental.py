@@ -7,6 +7,7 @@ from itertools import chain
 
 from crm_profile.domain.identity.component import affected_component
 from crm_profile.domain.identity.decisions import Decision
+from crm_profile.domain.identity.newcomer import newcomer_decisions
 from crm_profile.domain.identity.reconcile import reconcile
 from crm_profile.domain.identity.resolution import resolve
 from crm_profile.domain.identity.returning import returning_attribution
@@ -25,15 +26,19 @@ def decide(
 ) -> tuple[Decision, ...]:
     """What ``new`` changes, given the state and the evidence known before it.
 
-    A returning customer's touchpoint is attributed at once (domain.identity.returning);
-    otherwise the affected component is resolved again (with the identifiers already
-    shared) and diffed against ``current``. Applying the result keeps the state equal to
+    A returning customer's touchpoint is attributed at once (domain.identity.returning), a
+    newcomer's gets a new profile at once (domain.identity.newcomer); otherwise the
+    affected component is resolved again (with the identifiers already shared) and diffed
+    against ``current``. Applying the result keeps the state equal to
     ``resolve`` of all evidence; evidence seen before yields no decisions.
     """
     known = tuple(known)
     returning = returning_attribution(current, new, known, rules)
     if returning is not None:
         return returning
+    newcomer = newcomer_decisions(current, new, known, rules, new_customer_id)
+    if newcomer is not None:
+        return newcomer
     return decide_by_component(current, new, known, rules, new_customer_id)
 
 
