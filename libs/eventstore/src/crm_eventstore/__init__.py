@@ -1,6 +1,7 @@
 """Postgres event store, transactional outbox and inbox shared by every service."""
 
 from crm_eventstore.db import autocommit, create_engine
+from crm_eventstore.driver import driver_connection
 from crm_eventstore.errors import DuplicateEvent, EventStoreError, ReadTimeout, WrongExpectedVersion
 from crm_eventstore.events import (
     ANY,
@@ -39,5 +40,6 @@ __all__ = [
     "WrongExpectedVersion",
     "autocommit",
     "create_engine",
+    "driver_connection",
     "migrate",
 ]

@@ -10,9 +10,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm_eventstore import driver_connection
 from crm_profile.domain.identity import (
     CurrentIdentity,
     Evidence,
@@ -30,73 +32,73 @@ __all__ = ["IdentityStore", "KnownEvidence"]
 # over 10,000 touchpoints). Set with the lock: no extra round trip.
 _LOCK = text("""SELECT set_config('enable_seqscan', 'off', true),
                        pg_advisory_xact_lock(hashtext('crm-identity:' || current_schema()))""")
-_SEEN = text("""SELECT touchpoint_id FROM identity_evidence
-                WHERE touchpoint_id = ANY(CAST(:ids AS text[]))""")
-_SHARED = text("""SELECT identifier, customer_ids FROM identity_shared
-                  WHERE identifier = ANY(CAST(:ids AS text[]))""")
-_EVIDENCE = text("""
+_SEEN = """SELECT touchpoint_id FROM identity_evidence
+                WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
+_SHARED = """SELECT identifier, customer_ids FROM identity_shared
+                  WHERE identifier = ANY(CAST($1 AS text[]))"""
+_EVIDENCE = """
 SELECT touchpoint_id, occurred_at, identifiers, assurance FROM identity_evidence
-WHERE identifiers && CAST(:ids AS text[]) AND NOT touchpoint_id = ANY(CAST(:seen AS text[]))
-""")
-_LIVE = text("""SELECT customer_id, created_order, identifiers FROM identity_profiles
-                WHERE merged_into IS NULL AND identifiers && CAST(:ids AS text[])""")
-_MERGED = text("""
+WHERE identifiers && CAST($1 AS text[]) AND NOT touchpoint_id = ANY(CAST($2 AS text[]))
+"""
+_LIVE = """SELECT customer_id, created_order, identifiers FROM identity_profiles
+                WHERE merged_into IS NULL AND identifiers && CAST($1 AS text[])"""
+_MERGED = """
 WITH RECURSIVE away AS (
-    SELECT * FROM identity_profiles WHERE merged_into = ANY(CAST(:live AS text[]))
+    SELECT * FROM identity_profiles WHERE merged_into = ANY(CAST($1 AS text[]))
     UNION
     SELECT p.* FROM identity_profiles p JOIN away ON p.merged_into = away.customer_id
 )
 SELECT customer_id, created_order, identifiers, merged_into FROM away
-""")
-_ATTRIBUTION = text("""SELECT touchpoint_id, customer_id FROM identity_attribution
-                       WHERE touchpoint_id = ANY(CAST(:ids AS text[]))""")
-_BLOCKED = text("""SELECT touchpoint_id, customer_ids, reason FROM identity_blocked
-                   WHERE touchpoint_id = ANY(CAST(:ids AS text[]))""")
-_PAYLOADS = text("""SELECT touchpoint_id, touchpoint FROM identity_evidence
-                    WHERE touchpoint_id = ANY(CAST(:ids AS text[]))""")
+"""
+_ATTRIBUTION = """SELECT touchpoint_id, customer_id FROM identity_attribution
+                       WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
+_BLOCKED = """SELECT touchpoint_id, customer_ids, reason FROM identity_blocked
+                   WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
+_PAYLOADS = """SELECT touchpoint_id, touchpoint FROM identity_evidence
+                    WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 # For each set of identifiers, one stored touchpoint carrying all of them (if any).
 # A join, not a LATERAL ... LIMIT 1: under a LIMIT the planner prefers a sequential
 # scan that stops at the first match, which reads the whole table when there is none.
-_COVERING = text("""
+_COVERING = """
 SELECT DISTINCT ON (n.ord) n.ord, e.touchpoint_id, e.occurred_at, e.identifiers, e.assurance
-FROM unnest(CAST(:sets AS text[])) WITH ORDINALITY AS n(ids, ord)
+FROM unnest(CAST($1 AS text[])) WITH ORDINALITY AS n(ids, ord)
 JOIN identity_evidence e ON e.identifiers @> string_to_array(n.ids, chr(31))
 ORDER BY n.ord, e.touchpoint_id
-""")
-_SAVE_EVIDENCE = text("""
+"""
+_SAVE_EVIDENCE = """
 INSERT INTO identity_evidence (touchpoint_id, occurred_at, identifiers, assurance, touchpoint)
 SELECT id, at, string_to_array(ids, chr(31)), assurance, payload
-FROM unnest(CAST(:ids AS text[]), CAST(:ats AS timestamptz[]), CAST(:identifiers AS text[]),
-            CAST(:assurances AS text[]), CAST(:payloads AS bytea[]))
+FROM unnest(CAST($1 AS text[]), CAST($2 AS timestamptz[]), CAST($3 AS text[]),
+            CAST($4 AS text[]), CAST($5 AS bytea[]))
      AS e(id, at, ids, assurance, payload)
 ON CONFLICT DO NOTHING
-""")
-_SAVE_PROFILES = text("""
+"""
+_SAVE_PROFILES = """
 INSERT INTO identity_profiles (customer_id, created_order, identifiers, merged_into)
 SELECT p.customer_id, coalesce(p.created_order, nextval('identity_profile_order')),
        string_to_array(p.identifiers, chr(31)), p.merged_into
-FROM unnest(CAST(:ids AS text[]), CAST(:orders AS bigint[]), CAST(:identifiers AS text[]),
-            CAST(:into AS text[])) AS p(customer_id, created_order, identifiers, merged_into)
+FROM unnest(CAST($1 AS text[]), CAST($2 AS bigint[]), CAST($3 AS text[]),
+            CAST($4 AS text[])) AS p(customer_id, created_order, identifiers, merged_into)
 ON CONFLICT (customer_id) DO UPDATE
 SET identifiers = EXCLUDED.identifiers, merged_into = EXCLUDED.merged_into
-""")
-_SAVE_ATTRIBUTION = text("""
+"""
+_SAVE_ATTRIBUTION = """
 INSERT INTO identity_attribution (touchpoint_id, customer_id)
-SELECT * FROM unnest(CAST(:tps AS text[]), CAST(:cids AS text[]))
+SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]))
 ON CONFLICT (touchpoint_id) DO UPDATE SET customer_id = EXCLUDED.customer_id
-""")
-_DROP_ATTRIBUTION = text("""DELETE FROM identity_attribution
-                            WHERE touchpoint_id = ANY(CAST(:tps AS text[]))""")
-_SAVE_SHARED = text("""
+"""
+_DROP_ATTRIBUTION = """DELETE FROM identity_attribution
+                            WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
+_SAVE_SHARED = """
 INSERT INTO identity_shared (identifier, customer_ids)
 SELECT i, string_to_array(c, chr(31))
-FROM unnest(CAST(:ids AS text[]), CAST(:cids AS text[])) AS s(i, c)
+FROM unnest(CAST($1 AS text[]), CAST($2 AS text[])) AS s(i, c)
 ON CONFLICT (identifier) DO UPDATE SET customer_ids = EXCLUDED.customer_ids
-""")
-_SAVE_BLOCKED = text("""
+"""
+_SAVE_BLOCKED = """
 INSERT INTO identity_blocked (touchpoint_id, customer_ids, reason)
-VALUES (:tp, CAST(:cids AS text[]), :reason) ON CONFLICT DO NOTHING
-""")
+VALUES ($1, CAST($2 AS text[]), $3) ON CONFLICT DO NOTHING
+"""
 
 _SEP = chr(31)  # unit separator: joins text[] values inside one array element
 
@@ -116,15 +118,25 @@ class IdentityStore:
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
+        self._driver: asyncpg.Connection | None = None
 
     async def lock(self) -> None:
         """Serialise identity decisions until the transaction ends (and read it by
-        index only)."""
+        index only). First: the other methods read and write under the lock."""
         await self.connection.execute(_LOCK)
+        # The rest through asyncpg itself, in the same transaction: a chunk sends a
+        # dozen small statements, and SQLAlchemy's share of each is larger than the
+        # driver's (crm_eventstore.driver).
+        self._driver = await driver_connection(self.connection)
+
+    async def _fetch(self, statement: str, *args: object) -> list[asyncpg.Record]:
+        if self._driver is None:
+            raise RuntimeError("IdentityStore.lock() first: identity is read under the lock")
+        return list(await self._driver.fetch(statement, *args))
 
     async def seen(self, touchpoint_ids: Iterable[str]) -> set[str]:
         """Which of ``touchpoint_ids`` were resolved already."""
-        rows = await self.connection.execute(_SEEN, {"ids": list(touchpoint_ids)})
+        rows = await self._fetch(_SEEN, list(touchpoint_ids))
         return {str(row[0]) for row in rows}
 
     async def evidence_around(
@@ -138,18 +150,17 @@ class IdentityStore:
         shared: set[str] = set()
         queried: set[str] = set()
         while frontier:
-            rows = await self.connection.execute(_SHARED, {"ids": sorted(frontier)})
+            rows = await self._fetch(_SHARED, sorted(frontier))
             shared |= {str(row[0]) for row in rows}
             follow = sorted(frontier - shared - blocked)
             frontier = set()
             if not follow:
                 break
-            rows = await self.connection.execute(_EVIDENCE, {"ids": follow, "seen": list(found)})
+            rows = await self._fetch(_EVIDENCE, follow, list(found))
             queried.update(follow)
             for row in rows:
-                found[row.touchpoint_id] = Evidence(
-                    row.touchpoint_id, row.occurred_at, frozenset(row.identifiers), row.assurance)
-                frontier |= set(row.identifiers) - visited
+                found[row["touchpoint_id"]] = _evidence(row)
+                frontier |= set(row["identifiers"]) - visited
             visited |= frontier
         return KnownEvidence(tuple(found.values()), frozenset(shared), frozenset(queried))
 
@@ -159,67 +170,62 @@ class IdentityStore:
         """Touchpoints carrying any of ``identifiers`` (but not ``known`` ones), and which
         of their identifiers and of ``identifiers`` are shared."""
         ids = sorted(identifiers)
-        rows = await self.connection.execute(_EVIDENCE, {"ids": ids, "seen": list(known)})
-        found = [Evidence(r.touchpoint_id, r.occurred_at, frozenset(r.identifiers), r.assurance)
-                 for r in rows]
+        found = [_evidence(row) for row in await self._fetch(_EVIDENCE, ids, list(known))]
         carried = sorted(set(ids).union(*(e.identifiers for e in found)))
-        shared = await self.connection.execute(_SHARED, {"ids": carried})
+        shared = await self._fetch(_SHARED, carried)
         return found, frozenset(str(r[0]) for r in shared)
 
     async def covering(self, evidence: Sequence[Evidence]) -> dict[str, Evidence]:
         """For each of ``evidence`` (by touchpoint id), a stored touchpoint that carried
         all of its identifiers, where there is one."""
-        rows = await self.connection.execute(_COVERING, {
-            "sets": [_SEP.join(sorted(item.identifiers)) for item in evidence]})
-        return {evidence[row.ord - 1].touchpoint_id: Evidence(
-            row.touchpoint_id, row.occurred_at, frozenset(row.identifiers), row.assurance)
-            for row in rows}
+        rows = await self._fetch(
+            _COVERING, [_SEP.join(sorted(item.identifiers)) for item in evidence])
+        return {evidence[row["ord"] - 1].touchpoint_id: _evidence(row) for row in rows}
 
     async def state_for(self, component: Iterable[Evidence]) -> CurrentIdentity:
         """The part of the identity state that ``component`` touches."""
         evidence = list(component)
         identifiers = sorted(set().union(*(e.identifiers for e in evidence)))
         touchpoints = [e.touchpoint_id for e in evidence]
-        live = {row.customer_id: Profile(row.customer_id, frozenset(row.identifiers),
-                                         row.created_order)
-                for row in await self.connection.execute(_LIVE, {"ids": identifiers})}
-        away = await self.connection.execute(_MERGED, {"live": list(live)})
+        live = {row["customer_id"]: _profile(row) for row in await self._fetch(_LIVE, identifiers)}
+        away = await self._fetch(_MERGED, list(live)) if live else []
         return CurrentIdentity(
             profiles=live,
             attribution=dict(await self._pairs(_ATTRIBUTION, touchpoints)),
             shared={str(i): frozenset(c) for i, c in await self._pairs(_SHARED, identifiers)},
-            merged_away={row.customer_id: MergedAway(
-                Profile(row.customer_id, frozenset(row.identifiers), row.created_order),
-                row.merged_into) for row in away},
+            merged_away={row["customer_id"]: MergedAway(_profile(row), row["merged_into"])
+                         for row in away},
             blocked=frozenset(
-                MergeBlocked(tuple(row.customer_ids), row.touchpoint_id, row.reason)
-                for row in await self.connection.execute(_BLOCKED, {"ids": touchpoints})),
+                MergeBlocked(tuple(row["customer_ids"]), row["touchpoint_id"], row["reason"])
+                for row in await self._fetch(_BLOCKED, touchpoints)),
         )
 
     async def payloads(self, touchpoint_ids: Iterable[str]) -> dict[str, bytes]:
         """The stored touchpoints (protobuf) of ``touchpoint_ids``."""
-        rows = await self.connection.execute(_PAYLOADS, {"ids": list(touchpoint_ids)})
+        ids = list(touchpoint_ids)
+        if not ids:
+            return {}
+        rows = await self._fetch(_PAYLOADS, ids)
         return {str(tp): bytes(payload) for tp, payload in rows}
 
     async def save_evidence(self, evidence: Mapping[Evidence, bytes]) -> None:
         """Record resolved evidence with its touchpoint (protobuf)."""
         items = list(evidence.items())
-        await self.connection.execute(_SAVE_EVIDENCE, {
-            "ids": [e.touchpoint_id for e, _ in items], "ats": [e.occurred_at for e, _ in items],
-            "identifiers": [_SEP.join(sorted(e.identifiers)) for e, _ in items],
-            "assurances": [e.assurance for e, _ in items], "payloads": [p for _, p in items]})
+        await self._fetch(
+            _SAVE_EVIDENCE, [e.touchpoint_id for e, _ in items], [e.occurred_at for e, _ in items],
+            [_SEP.join(sorted(e.identifiers)) for e, _ in items], [e.assurance for e, _ in items],
+            [p for _, p in items])
 
     async def save(self, before: CurrentIdentity, after: CurrentIdentity) -> None:
         """Write what changed from ``before`` to ``after`` (both restricted the same way)."""
         await self._save_profiles(before, after)
         await self._save_attribution(before.attribution, after.attribution)
         if changed := {i: c for i, c in after.shared.items() if before.shared.get(i) != c}:
-            await self.connection.execute(_SAVE_SHARED, {
-                "ids": list(changed), "cids": [_SEP.join(sorted(c)) for c in changed.values()]})
+            await self._fetch(_SAVE_SHARED, list(changed),
+                              [_SEP.join(sorted(c)) for c in changed.values()])
         for block in after.blocked - before.blocked:
-            await self.connection.execute(_SAVE_BLOCKED, {
-                "tp": block.touchpoint_id, "cids": list(block.customer_ids),
-                "reason": block.reason})
+            await self._fetch(_SAVE_BLOCKED, block.touchpoint_id, list(block.customer_ids),
+                              block.reason)
 
     async def _save_profiles(self, before: CurrentIdentity, after: CurrentIdentity) -> None:
         known = set(before.profiles) | set(before.merged_away)
@@ -230,20 +236,26 @@ class IdentityStore:
         rows += [(cid, m.profile.created_order, m.profile.identifiers, m.into)
                  for cid, m in after.merged_away.items() if before.merged_away.get(cid) != m]
         if rows:
-            await self.connection.execute(_SAVE_PROFILES, {
-                "ids": [r[0] for r in rows], "orders": [r[1] for r in rows],
-                "identifiers": [_SEP.join(sorted(r[2])) for r in rows],
-                "into": [r[3] for r in rows]})
+            await self._fetch(_SAVE_PROFILES, [r[0] for r in rows], [r[1] for r in rows],
+                              [_SEP.join(sorted(r[2])) for r in rows], [r[3] for r in rows])
 
     async def _save_attribution(
         self, before: Mapping[str, str], after: Mapping[str, str]
     ) -> None:
         changed = {tp: cid for tp, cid in after.items() if before.get(tp) != cid}
         if changed:
-            await self.connection.execute(_SAVE_ATTRIBUTION, {
-                "tps": list(changed), "cids": list(changed.values())})
+            await self._fetch(_SAVE_ATTRIBUTION, list(changed), list(changed.values()))
         if gone := [tp for tp in before if tp not in after]:
-            await self.connection.execute(_DROP_ATTRIBUTION, {"tps": gone})
+            await self._fetch(_DROP_ATTRIBUTION, gone)
 
-    async def _pairs(self, statement: Any, ids: list[str]) -> list[tuple[Any, Any]]:
-        return [(row[0], row[1]) for row in await self.connection.execute(statement, {"ids": ids})]
+    async def _pairs(self, statement: str, ids: list[str]) -> list[tuple[Any, Any]]:
+        return [(row[0], row[1]) for row in await self._fetch(statement, ids)]
+
+
+def _evidence(row: asyncpg.Record) -> Evidence:
+    return Evidence(row["touchpoint_id"], row["occurred_at"], frozenset(row["identifiers"]),
+                    row["assurance"])
+
+
+def _profile(row: asyncpg.Record) -> Profile:
+    return Profile(row["customer_id"], frozenset(row["identifiers"]), row["created_order"])

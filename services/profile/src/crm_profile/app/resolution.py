@@ -95,8 +95,8 @@ class TouchpointResolver:
                 if i.evidence.touchpoint_id not in returning
                 and i.evidence.touchpoint_id not in covered]
         index = await self._load_around(store, slow) if slow else _EvidenceIndex((), ())
-        if slow:
-            evidence += index.evidence()
+        if loaded := _beyond(index.evidence(), evidence):  # newcomers' chunks load nothing
+            evidence += loaded
             before = await store.state_for(evidence)
         # Never-merge facts (from splits) are state: this chunk obeys those about its evidence.
         chunk = replace(self, rules=await NeverMergeStore(uow.connection).rules_for(
@@ -311,6 +311,12 @@ class _EvidenceIndex:
                     found.setdefault(item.touchpoint_id, item)
             walked |= extra
         return list(found.values()), walked
+
+
+def _beyond(loaded: list[Evidence], known: list[Evidence]) -> list[Evidence]:
+    """The loaded evidence that is not known yet (by touchpoint)."""
+    ids = {item.touchpoint_id for item in known}
+    return [item for item in loaded if item.touchpoint_id not in ids]
 
 
 def _read(message: InboundMessage) -> _Incoming:
