@@ -1,0 +1,42 @@
+"""Statements sent through the driver belong to the SQLAlchemy connection's transaction."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_eventstore import driver_connection
+
+
+async def _count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM notes"))).scalar_one())
+
+
+@pytest.fixture
+async def notes(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE notes (body text NOT NULL)"))
+
+
+async def test_what_the_driver_writes_commits_and_rolls_back_with_the_transaction(
+    engine: AsyncEngine, notes: None,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO notes VALUES ('through sqlalchemy')"))
+        await (await driver_connection(conn)).execute("INSERT INTO notes VALUES ($1)", "raw")
+    assert await _count(engine) == 2
+
+    with pytest.raises(ZeroDivisionError):
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT 1"))
+            await (await driver_connection(conn)).execute("INSERT INTO notes VALUES ('x')")
+            raise ZeroDivisionError
+    assert await _count(engine) == 2
+
+
+async def test_a_transaction_not_begun_on_the_server_is_refused(
+    engine: AsyncEngine, notes: None,
+) -> None:
+    async with engine.begin() as conn:
+        with pytest.raises(RuntimeError, match="not begun on the server"):
+            await driver_connection(conn)
