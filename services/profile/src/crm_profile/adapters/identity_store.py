@@ -33,15 +33,15 @@ __all__ = ["IdentityStore", "KnownEvidence"]
 _LOCK = text("""SELECT set_config('enable_seqscan', 'off', true),
                        pg_advisory_xact_lock(hashtext('crm-identity:' || current_schema()))""")
 _SEEN = """SELECT touchpoint_id FROM identity_evidence
-                WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
+           WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 _SHARED = """SELECT identifier, customer_ids FROM identity_shared
-                  WHERE identifier = ANY(CAST($1 AS text[]))"""
+             WHERE identifier = ANY(CAST($1 AS text[]))"""
 _EVIDENCE = """
 SELECT touchpoint_id, occurred_at, identifiers, assurance FROM identity_evidence
 WHERE identifiers && CAST($1 AS text[]) AND NOT touchpoint_id = ANY(CAST($2 AS text[]))
 """
 _LIVE = """SELECT customer_id, created_order, identifiers FROM identity_profiles
-                WHERE merged_into IS NULL AND identifiers && CAST($1 AS text[])"""
+           WHERE merged_into IS NULL AND identifiers && CAST($1 AS text[])"""
 _MERGED = """
 WITH RECURSIVE away AS (
     SELECT * FROM identity_profiles WHERE merged_into = ANY(CAST($1 AS text[]))
@@ -51,11 +51,11 @@ WITH RECURSIVE away AS (
 SELECT customer_id, created_order, identifiers, merged_into FROM away
 """
 _ATTRIBUTION = """SELECT touchpoint_id, customer_id FROM identity_attribution
-                       WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
+                  WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 _BLOCKED = """SELECT touchpoint_id, customer_ids, reason FROM identity_blocked
-                   WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
+              WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 _PAYLOADS = """SELECT touchpoint_id, touchpoint FROM identity_evidence
-                    WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
+               WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 # For each set of identifiers, one stored touchpoint carrying all of them (if any).
 # A join, not a LATERAL ... LIMIT 1: under a LIMIT the planner prefers a sequential
 # scan that stops at the first match, which reads the whole table when there is none.
@@ -88,7 +88,7 @@ SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]))
 ON CONFLICT (touchpoint_id) DO UPDATE SET customer_id = EXCLUDED.customer_id
 """
 _DROP_ATTRIBUTION = """DELETE FROM identity_attribution
-                            WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
+                       WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 _SAVE_SHARED = """
 INSERT INTO identity_shared (identifier, customer_ids)
 SELECT i, string_to_array(c, chr(31))
