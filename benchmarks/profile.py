@@ -27,6 +27,8 @@ from crm_devstack.ports import free_port
 from crm_devstack.testing import ServiceUnderTest, create_topic
 from crm_eventstore import create_engine
 from crm_messaging import KeyVault
+from crm_messaging.envelopes import OutboundRecord
+from crm_messaging.publishing import publish_all
 from crm_messaging.sealing import seal
 
 THROUGHPUT_TOUCHPOINTS = 10_000
@@ -139,13 +141,13 @@ async def run(stack: Stack, report: Report) -> None:
     await service.start()
     try:
         warmup = await _on_the_wire(vault, _people_touchpoints(8, "w"))
-        await asyncio.gather(*[await producer.send(topic, v, key=k) for _, k, v in warmup])
+        await _publish(producer, topic, warmup)
         # Measured from here: the consumer has joined its group (seconds, on a fresh
         # broker) and resolved something; the backlogs below measure resolution alone.
         await _wait_resolved(engine, len(warmup))
         records = await _on_the_wire(vault, _people_touchpoints(THROUGHPUT_TOUCHPOINTS, "b"))
         started = time.perf_counter()
-        await asyncio.gather(*[await producer.send(topic, v, key=k) for _, k, v in records])
+        await _publish(producer, topic, records)
         await _wait_resolved(engine, len(warmup) + len(records))
         throughput = len(records) / (time.perf_counter() - started)
         report.add(
@@ -161,7 +163,7 @@ async def run(stack: Stack, report: Report) -> None:
         returning = await _on_the_wire(vault,
                                        _returning_touchpoints(THROUGHPUT_TOUCHPOINTS, "r"))
         started = time.perf_counter()
-        await asyncio.gather(*[await producer.send(topic, v, key=k) for _, k, v in returning])
+        await _publish(producer, topic, returning)
         await _wait_resolved(engine, len(warmup) + len(records) + len(returning))
         report.add(
             Measurement(
@@ -190,6 +192,15 @@ async def run(stack: Stack, report: Report) -> None:
         await producer.stop()
         await engine.dispose()
         await vault_engine.dispose()
+
+
+async def _publish(producer: AIOKafkaProducer, topic: str,
+                   records: list[tuple[str, bytes, bytes]]) -> None:
+    """A backlog onto the topic in whole record batches, as a relay publishes. Sent one by
+    one, they kept this process at a quarter of a core while the service consumed them
+    on the same two cores; now at 1-2%."""
+    await publish_all(producer, (OutboundRecord(topic, key, value, [])
+                                 for _, key, value in records))
 
 
 async def _steady(
