@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_eventstore import driver_connection
+from crm_eventstore import autocommit, driver_connection
 
 
 async def _count(engine: AsyncEngine) -> int:
@@ -34,9 +34,29 @@ async def test_what_the_driver_writes_commits_and_rolls_back_with_the_transactio
     assert await _count(engine) == 2
 
 
-async def test_a_transaction_not_begun_on_the_server_is_refused(
+async def test_a_transaction_not_begun_on_the_server_is_begun_by_the_driver_statement(
     engine: AsyncEngine, notes: None,
 ) -> None:
     async with engine.begin() as conn:
-        with pytest.raises(RuntimeError, match="not begun on the server"):
-            await driver_connection(conn)
+        await (await driver_connection(conn)).execute("INSERT INTO notes VALUES ('first')")
+        await conn.execute(text("INSERT INTO notes VALUES ('then sqlalchemy')"))
+    assert await _count(engine) == 2
+
+    with pytest.raises(ZeroDivisionError):
+        async with engine.begin() as conn:
+            await (await driver_connection(conn)).execute("INSERT INTO notes VALUES ('x')")
+            await conn.execute(text("INSERT INTO notes VALUES ('y')"))
+            raise ZeroDivisionError
+    assert await _count(engine) == 2
+
+
+async def test_on_an_autocommit_connection_each_statement_commits_alone(
+    engine: AsyncEngine, notes: None,
+) -> None:
+    async with autocommit(engine).connect() as conn:
+        driver = await driver_connection(conn)
+        assert not driver.is_in_transaction()
+        await driver.execute("INSERT INTO notes VALUES ('alone')")
+        await conn.execute(text("SELECT 1"))
+        await (await driver_connection(conn)).execute("INSERT INTO notes VALUES ('alone too')")
+        assert await _count(engine) == 2  # seen from another connection: committed

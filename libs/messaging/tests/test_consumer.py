@@ -14,7 +14,7 @@ from crm.profiles.v1.profiles_pb2 import TouchpointsErased
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_contracts import encode_envelope, pack_payload, to_timestamp, unpack_payload
 from crm_devstack.testing import envelope_bytes, eventually, read_topic
-from crm_eventstore import EventStore, UnitOfWork
+from crm_eventstore import EventStore, UnitOfWork, driver_connection
 from crm_messaging import (
     Consumer,
     ConsumerSettings,
@@ -137,6 +137,32 @@ async def test_transient_failures_are_retried_with_backoff_then_succeed(
 
     assert await applied(engine) == {"flaky": 1}
     assert await read_topic(kafka_bootstrap, dead_letter_topic(topic), timeout=0) == []
+
+
+@pytest.mark.usefixtures("applied_table")
+async def test_a_serialization_failure_from_the_driver_is_retried_and_a_bad_statement_is_not(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    failures = {"left": 2}  # the chunk fails, then the first attempt alone
+
+    async def raced(message: InboundMessage, uow: UnitOfWork) -> None:
+        driver = await driver_connection(uow.connection)
+        if unpack_payload(message.envelope).type == "broken":  # type: ignore[attr-defined]
+            await driver.execute("SELECT 1 / 0")
+        if failures["left"]:
+            failures["left"] -= 1
+            await driver.execute(
+                "DO $$ BEGIN RAISE EXCEPTION 'raced' USING ERRCODE = '40001'; END $$")
+        await record_application(message, uow)
+
+    await send(producer, topic, envelope_bytes("raced"), envelope_bytes("broken"))
+    async with consuming(kafka_bootstrap, topic, store, producer, handler=raced):
+        dead = await read_topic(kafka_bootstrap, dead_letter_topic(topic), at_least=1)
+        await eventually(lambda: _has(engine, "raced"))
+
+    assert await applied(engine) == {"raced": 1}
+    assert [dict(d.headers)["dlq.reason"][:24] for d in dead] == [b"DivisionByZeroError: div"]
 
 
 @pytest.mark.usefixtures("applied_table")

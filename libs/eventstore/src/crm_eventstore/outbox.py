@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm_eventstore.driver import driver_connection
 from crm_eventstore.events import RecordedEvent
 from crm_eventstore.store import _COLUMNS, _recorded
 
@@ -22,18 +22,19 @@ __all__ = ["Outbox", "PendingEvent"]
 
 _PREFIXED = ", ".join("e." + c.strip() for c in _COLUMNS.split(","))
 
-_FETCH = text(f"""
+# The relay's two statements, once or twice per batch it publishes: through the driver.
+_FETCH = f"""
 SELECT o.id AS outbox_id, {_PREFIXED}
 FROM outbox o JOIN events e USING (global_position)
-ORDER BY o.id LIMIT :limit
-""")
+ORDER BY o.id LIMIT $1
+"""
 
-_ACKNOWLEDGE = text("""
-WITH done AS (DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING global_position)
+_ACKNOWLEDGE = """
+WITH done AS (DELETE FROM outbox WHERE id = ANY(CAST($1 AS bigint[])) RETURNING global_position)
 INSERT INTO published_topics (topic, published)
 SELECT e.topic, count(*) FROM done JOIN events e USING (global_position) GROUP BY e.topic
 ON CONFLICT (topic) DO UPDATE SET published = published_topics.published + EXCLUDED.published
-""")
+"""
 
 _PUBLISHED = text("SELECT topic, published FROM published_topics WHERE published > 0")
 
@@ -74,12 +75,13 @@ class Outbox:
 
     async def fetch(self, limit: int) -> list[PendingEvent]:
         """The oldest ``limit`` entries, in the order they were enqueued."""
-        rows = await self.connection.execute(_FETCH, {"limit": limit})
+        rows = await (await driver_connection(self.connection)).fetch(_FETCH, limit)
         return [PendingEvent(row[0], _recorded(row[1:])) for row in rows]
 
     async def acknowledge(self, outbox_ids: Sequence[int]) -> None:
         """Remove published entries and count them per topic, atomically."""
-        await self._commit(_ACKNOWLEDGE, {"ids": list(outbox_ids)})
+        await (await driver_connection(self.connection)).execute(_ACKNOWLEDGE, list(outbox_ids))
+        await self.connection.commit()
 
     async def published_counts(self) -> dict[str, int]:
         """How many events were published to each topic so far."""
@@ -103,7 +105,3 @@ class Outbox:
         queued = (await self.connection.execute(_REQUEUE, {"topic": topic})).scalar_one()
         await self.connection.commit()
         return int(queued)
-
-    async def _commit(self, statement: Any, params: dict[str, Any]) -> None:
-        await self.connection.execute(statement, params)
-        await self.connection.commit()

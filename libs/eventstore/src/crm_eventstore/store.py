@@ -17,11 +17,12 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, TextClause, text
-from sqlalchemy.exc import IntegrityError
+import asyncpg
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_eventstore.db import autocommit, validate_schema_name
+from crm_eventstore.driver import driver_connection
 from crm_eventstore.errors import DuplicateEvent, ReadTimeout, WrongExpectedVersion
 from crm_eventstore.events import ANY, EventMetadata, NewEvent, RecordedEvent
 
@@ -49,17 +50,16 @@ class AppendedEvent:
 # One statement appends to any number of streams: the version check, the insert and
 # the outbox rows. The xid CTE is joined into every input row so the transaction
 # has its id *before* any position is drawn from the sequence; read_all relies on it.
+# Sent through the driver (crm_eventstore.driver): its parameters are the columns of
+# _append_columns, in that order.
 _APPEND_TEMPLATE = """
 WITH {claim}xid AS MATERIALIZED (SELECT pg_current_xact_id() AS tx_id),
 input AS (
     SELECT t.*, xid.tx_id FROM xid, unnest(
-        CAST(:stream_ids AS text[]), CAST(:ords AS bigint[]), CAST(:expected AS bigint[]),
-        CAST(:event_ids AS uuid[]), CAST(:event_types AS text[]),
-        CAST(:schema_versions AS integer[]), CAST(:payloads AS bytea[]),
-        CAST(:customer_keys AS text[]), CAST(:topics AS text[]),
-        CAST(:occurred AS timestamptz[]), CAST(:correlation AS text[]),
-        CAST(:causation AS text[]), CAST(:traceparents AS text[]),
-        CAST(:tracestates AS text[])
+        CAST($1 AS text[]), CAST($2 AS bigint[]), CAST($3 AS bigint[]),
+        CAST($4 AS uuid[]), CAST($5 AS text[]), CAST($6 AS integer[]), CAST($7 AS bytea[]),
+        CAST($8 AS text[]), CAST($9 AS text[]), CAST($10 AS timestamptz[]),
+        CAST($11 AS text[]), CAST($12 AS text[]), CAST($13 AS text[]), CAST($14 AS text[])
     ) WITH ORDINALITY AS t(stream_id, ord, expected, event_id, event_type, schema_version,
                            payload, customer_key, topic, occurred_at, correlation_id,
                            causation_id, traceparent, tracestate, n)
@@ -94,14 +94,15 @@ queued AS (
 SELECT global_position, stream_id, stream_version, event_id FROM inserted
 ORDER BY global_position
 """
-_APPEND = text(_APPEND_TEMPLATE.format(claim="", only_claimed=""))
+_APPEND = _APPEND_TEMPLATE.format(claim="", only_claimed="")
 
 # The idempotent variant: each event id is first claimed in a ledger table (event_id
 # uuid primary key, content_hash bytea); only the events whose id this statement claimed
 # are appended. A concurrent claim of the same id makes the statement wait for it.
+# One parameter more: the fingerprints, in the order of the event ids ($4).
 _CLAIM = """claimed AS (
     INSERT INTO {ledger} (event_id, content_hash)
-    SELECT * FROM unnest(CAST(:event_ids AS uuid[]), CAST(:fingerprints AS bytea[]))
+    SELECT * FROM unnest(CAST($4 AS uuid[]), CAST($15 AS bytea[]))
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id
 ),
@@ -109,11 +110,11 @@ _CLAIM = """claimed AS (
 
 
 @lru_cache(maxsize=8)
-def _append_once_statement(ledger: str) -> TextClause:
+def _append_once_statement(ledger: str) -> str:
     validate_schema_name(ledger)  # an identifier of our own code, checked all the same
-    return text(_APPEND_TEMPLATE.format(
+    return _APPEND_TEMPLATE.format(
         claim=_CLAIM.format(ledger=ledger),
-        only_claimed="WHERE t.event_id IN (SELECT event_id FROM claimed)"))
+        only_claimed="WHERE t.event_id IN (SELECT event_id FROM claimed)")
 
 
 _COLUMNS = """global_position, stream_id, stream_version, event_id, event_type, schema_version,
@@ -189,14 +190,15 @@ class UnitOfWork:
         version and :class:`DuplicateEvent` if an event id is already stored; the
         transaction must then be rolled back (leaving the unit of work does that).
         """
-        params = _append_parameters(appends)
-        if not params["event_ids"]:
+        columns = _append_columns(appends)
+        if not columns[_EVENT_IDS]:
             return []
+        driver = await driver_connection(self.connection)
         try:
-            rows = (await self.connection.execute(_APPEND, params)).all()
-        except IntegrityError as exc:
+            rows = await driver.fetch(_APPEND, *columns)
+        except asyncpg.IntegrityConstraintViolationError as exc:
             raise _translate_integrity_error(exc, appends) from exc
-        if len(rows) != len(params["event_ids"]):
+        if len(rows) != len(columns[_EVENT_IDS]):
             raise await self._version_conflict(appends, rows)
         return [AppendedEvent(int(r[0]), str(r[1]), int(r[2])) for r in rows]
 
@@ -215,15 +217,16 @@ class UnitOfWork:
         """
         if any(a.expected_version > 0 for a in appends):
             raise ValueError("append_once takes NO_STREAM or ANY expectations only")
-        params = _append_parameters(appends)
-        if not params["event_ids"]:
+        columns = _append_columns(appends)
+        if not columns[_EVENT_IDS]:
             return set()
-        params["fingerprints"] = [fingerprints[event_id] for event_id in params["event_ids"]]
+        hashes = [fingerprints[event_id] for event_id in columns[_EVENT_IDS]]
+        driver = await driver_connection(self.connection)
         try:
-            rows = await self.connection.execute(_append_once_statement(ledger), params)
-        except IntegrityError as exc:
+            rows = await driver.fetch(_append_once_statement(ledger), *columns, hashes)
+        except asyncpg.IntegrityConstraintViolationError as exc:
             raise _translate_integrity_error(exc, appends) from exc
-        return {UUID(str(row[3])) for row in rows}
+        return {row[3] for row in rows}  # asyncpg's UUIDs: equal to (and hash as) uuid.UUID
 
     async def read_stream(
         self, stream_id: str, after_version: int = 0, limit: int = 10_000
@@ -272,9 +275,9 @@ class UnitOfWork:
         return {str(stream): int(version) for stream, version in rows}
 
     async def _version_conflict(
-        self, appends: Sequence[StreamAppend], inserted: Sequence[Row[Any]]
+        self, appends: Sequence[StreamAppend], inserted: Sequence[asyncpg.Record]
     ) -> WrongExpectedVersion:
-        written = {str(row.stream_id) for row in inserted}
+        written = {str(row["stream_id"]) for row in inserted}
         actual = await self.stream_versions(a.stream_id for a in appends)
         for append in appends:
             if append.stream_id not in written and append.events:
@@ -369,17 +372,20 @@ async def _wait_finished(connection: AsyncConnection, xids: list[Any], timeout: 
         delay = min(delay * 2, 0.05)
 
 
-def _append_parameters(appends: Sequence[StreamAppend]) -> dict[str, list[Any]]:
-    """Column arrays for the append statement, one entry per event.
+_EVENT_IDS = 3  # the event ids' column among _append_columns
+
+
+def _append_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
+    """The parameters of the append statement: one array per column, one entry per event.
 
     A stream may appear in several appends of one call: its events are numbered
     on from the first append's expected version, and a later exact expectation
     must agree with what the earlier appends of the call already wrote.
     """
-    columns: dict[str, list[Any]] = {name: [] for name in (
-        "stream_ids", "ords", "expected", "event_ids", "event_types", "schema_versions",
-        "payloads", "customer_keys", "topics", "occurred", "correlation", "causation",
-        "traceparents", "tracestates")}
+    columns: list[list[Any]] = [[] for _ in range(14)]
+    (streams, ordinals, expected, event_ids, event_types, schema_versions, payloads,
+     customer_keys, topics, occurred, correlation, causation, traceparents,
+     tracestates) = columns
     first_expected: dict[str, int] = {}
     written: dict[str, int] = {}
     for append in appends:
@@ -392,36 +398,29 @@ def _append_parameters(appends: Sequence[StreamAppend]) -> dict[str, list[Any]]:
             raise WrongExpectedVersion(stream, append.expected_version, None)
         for ordinal, event in enumerate(append.events, start=already + 1):
             meta = event.metadata
-            for name, value in (
-                ("stream_ids", stream), ("ords", ordinal), ("expected", base),
-                ("event_ids", event.event_id), ("event_types", event.event_type),
-                ("schema_versions", event.schema_version), ("payloads", event.payload),
-                ("customer_keys", event.customer_key), ("topics", event.topic),
-                ("occurred", event.occurred_at), ("correlation", meta.correlation_id),
-                ("causation", meta.causation_id), ("traceparents", meta.traceparent),
-                ("tracestates", meta.tracestate),
-            ):
-                columns[name].append(value)
+            streams.append(stream)
+            ordinals.append(ordinal)
+            expected.append(base)
+            event_ids.append(event.event_id)
+            event_types.append(event.event_type)
+            schema_versions.append(event.schema_version)
+            payloads.append(event.payload)
+            customer_keys.append(event.customer_key)
+            topics.append(event.topic)
+            occurred.append(event.occurred_at)
+            correlation.append(meta.correlation_id)
+            causation.append(meta.causation_id)
+            traceparents.append(meta.traceparent)
+            tracestates.append(meta.tracestate)
         written[stream] = already + len(append.events)
     return columns
 
 
-def _driver_attribute(exc: BaseException, name: str) -> str:
-    """An attribute of the asyncpg error under SQLAlchemy's wrappers (e.g. ``detail``)."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        value = getattr(cause, name, None)
-        if value:
-            return str(value)
-        cause = cause.__cause__ or getattr(cause, "orig", None)
-    return ""
-
-
 def _translate_integrity_error(
-    exc: IntegrityError, appends: Sequence[StreamAppend]
+    exc: asyncpg.IntegrityConstraintViolationError, appends: Sequence[StreamAppend]
 ) -> Exception:
-    constraint = _driver_attribute(exc, "constraint_name")
-    detail = _driver_attribute(exc, "detail")
+    constraint = exc.constraint_name or ""
+    detail = exc.detail or ""
     if constraint == "events_event_id_unique":
         ids = [str(e.event_id) for a in appends for e in a.events if str(e.event_id) in detail]
         return DuplicateEvent(ids)

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -384,8 +385,10 @@ def _is_transient(exc: BaseException) -> bool:
         return False
     if isinstance(exc, RetryLater) or getattr(exc, "retriable", False):
         return True
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, OperationalError | InterfaceError | asyncpg.InterfaceError):
         return True
+    if isinstance(exc, asyncpg.PostgresError):  # a statement sent through the driver
+        return exc.sqlstate in _TRANSIENT_SQLSTATES
     if isinstance(exc, DBAPIError):
         sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
             getattr(exc.orig, "__cause__", None), "sqlstate", None)

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import text
-
-from crm_eventstore import MigrationSet, UnitOfWork
+from crm_eventstore import MigrationSet, UnitOfWork, driver_connection
 
 __all__ = ["INBOX_MIGRATIONS", "claim"]
 
 INBOX_MIGRATIONS = MigrationSet("messaging.inbox", "crm_messaging")
 
-_CLAIM = text("""
+_CLAIM = """
 INSERT INTO inbox (consumer_group, event_id)
-SELECT :group, e FROM unnest(CAST(:event_ids AS text[])) AS e
+SELECT $1, e FROM unnest(CAST($2 AS text[])) AS e
 ON CONFLICT DO NOTHING
 RETURNING event_id
-""")
+"""
 
 
 async def claim(uow: UnitOfWork, group: str, event_ids: Sequence[str]) -> set[str]:
@@ -26,5 +24,5 @@ async def claim(uow: UnitOfWork, group: str, event_ids: Sequence[str]) -> set[st
     Runs in the caller's transaction, so the claim commits or rolls back with the
     state change. A concurrent claim of the same id waits for the first to finish.
     """
-    rows = await uow.connection.execute(_CLAIM, {"group": group, "event_ids": list(event_ids)})
-    return {str(row[0]) for row in rows}
+    driver = await driver_connection(uow.connection)
+    return {row[0] for row in await driver.fetch(_CLAIM, group, list(event_ids))}

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.common.v1.envelope_pb2 import Envelope
-from crm_eventstore import MigrationSet, autocommit
+from crm_eventstore import MigrationSet, autocommit, driver_connection
 from crm_messaging.sealing import BrokenSeal, KeyDestroyed, new_secret, open_envelope
 
 __all__ = ["VAULT_MIGRATIONS", "KeyVault", "Opened"]
@@ -25,13 +25,14 @@ Opened: TypeAlias = Envelope | KeyDestroyed | BrokenSeal
 
 VAULT_MIGRATIONS = MigrationSet("vault", "crm_messaging", "vault_migrations")
 
-_ISSUE = text("""
+# Issued by every relay that seals, read by every consumer that opens: through the driver.
+_ISSUE = """
 INSERT INTO data_keys (key_id, secret)
-SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:secrets AS bytea[]))
+SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS bytea[]))
 ON CONFLICT (key_id) DO NOTHING
 RETURNING key_id, secret
-""")
-_READ = text("SELECT key_id, secret FROM data_keys WHERE key_id = ANY(CAST(:ids AS text[]))")
+"""
+_READ = "SELECT key_id, secret FROM data_keys WHERE key_id = ANY(CAST($1 AS text[]))"
 _DESTROY = text("""
 INSERT INTO data_keys (key_id, secret, destroyed_at)
 SELECT key_id, NULL, now() FROM unnest(CAST(:ids AS text[])) AS key_id
@@ -55,15 +56,14 @@ class KeyVault:
         if not ids:
             return {}
         async with self._autocommit.connect() as connection:
-            rows = await connection.execute(_ISSUE, {"ids": ids,
-                                                     "secrets": [new_secret() for _ in ids]})
-            found = {str(key_id): _secret(secret) for key_id, secret in rows}
+            driver = await driver_connection(connection)
+            rows = await driver.fetch(_ISSUE, ids, [new_secret() for _ in ids])
+            found = {key_id: _secret(secret) for key_id, secret in rows}
             if len(found) < len(ids):
                 # Issued before (or destroyed). A statement of its own: it sees what a
                 # concurrent issuer committed while the insert waited on its rows.
-                rows = await connection.execute(
-                    _READ, {"ids": [i for i in ids if i not in found]})
-                found |= {str(key_id): _secret(secret) for key_id, secret in rows}
+                rows = await driver.fetch(_READ, [i for i in ids if i not in found])
+                found |= {key_id: _secret(secret) for key_id, secret in rows}
         missing = set(ids) - set(found)
         if missing:
             raise RuntimeError(f"the vault did not issue keys {sorted(missing)[:3]}")
@@ -74,8 +74,8 @@ class KeyVault:
         if not key_ids:
             return {}
         async with self._autocommit.connect() as connection:
-            rows = await connection.execute(_READ, {"ids": list(set(key_ids))})
-            return {str(key_id): _secret(secret) for key_id, secret in rows}
+            rows = await (await driver_connection(connection)).fetch(_READ, list(set(key_ids)))
+            return {key_id: _secret(secret) for key_id, secret in rows}
 
     async def destroyed(self, key_ids: Collection[str]) -> set[str]:
         """The keys among ``key_ids`` that were destroyed (what they sealed is unreadable)."""
