@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -116,6 +117,10 @@ async def test_a_redelivered_message_changes_nothing(
         await eventually(lambda: _has(engine, "after"))
 
     assert await applied(engine) == {"again": 1, "between": 1, "after": 1}
+    counted = {outcome: REGISTRY.get_sample_value("crm_consumer_messages_total", {
+        "group": "test-group", "topic": topic, "outcome": outcome})
+        for outcome in ("processed", "duplicate")}
+    assert counted == {"processed": 3, "duplicate": 2}
 
 
 @pytest.mark.usefixtures("applied_table")

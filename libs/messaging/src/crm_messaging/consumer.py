@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -192,15 +193,19 @@ class Consumer:
     async def _apply_chunk(self, records: list[ConsumerRecord]) -> None:
         decoded = [(record, _decode(record)) for record in records]
         if self.event_types is not None:
-            decoded = [(record, m) for record, m in decoded if self._wanted(record, m)]
+            ignored: Counter[tuple[str, str]] = Counter()
+            decoded = [(record, m) for record, m in decoded if self._wanted(record, m, ignored)]
             records = [record for record, _ in decoded]
+            self._count(ignored)
         opened = await self._open_sealed([m for _, m in decoded])
         pairs: list[tuple[ConsumerRecord, InboundMessage | str]] = []
+        erased: Counter[tuple[str, str]] = Counter()
         for record, message in zip(records, opened, strict=True):
             if isinstance(message, _Erased):
-                CONSUMER_MESSAGES.labels(self.group_id, record.topic, "erased").inc()
+                erased[record.topic, "erased"] += 1
             else:
                 pairs.append((record, message))
+        self._count(erased)
         messages = [m for _, m in pairs if isinstance(m, InboundMessage)]
         if not pairs:
             return
@@ -216,13 +221,14 @@ class Consumer:
             else:
                 await self._dead_letter(record, message)
 
-    def _wanted(self, record: ConsumerRecord, message: InboundMessage | str) -> bool:
+    def _wanted(self, record: ConsumerRecord, message: InboundMessage | str,
+                ignored: Counter[tuple[str, str]]) -> bool:
         """Whether ``message`` is of a type this consumer acts on (an undecodable one is:
-        it goes to the dead-letter topic)."""
+        it goes to the dead-letter topic); counts the others in ``ignored``."""
         assert self.event_types is not None
         if isinstance(message, str) or message.envelope.event_type in self.event_types:
             return True
-        CONSUMER_MESSAGES.labels(self.group_id, record.topic, "ignored").inc()
+        ignored[record.topic, "ignored"] += 1
         return False
 
     async def _open_sealed(
@@ -257,18 +263,23 @@ class Consumer:
     async def _apply_together(self, messages: list[InboundMessage]) -> None:
         async with self.store.transaction() as uow:
             fresh = await claim(uow, self.group_id, [m.event_id for m in messages])
-            outcomes: list[tuple[str, str]] = []
+            outcomes: Counter[tuple[str, str]] = Counter()
             todo: list[InboundMessage] = []
             for message in messages:
                 if message.event_id in fresh:
                     fresh.discard(message.event_id)
                     todo.append(message)
-                    outcomes.append((message.topic, "processed"))
+                    outcomes[message.topic, "processed"] += 1
                 else:
-                    outcomes.append((message.topic, "duplicate"))
+                    outcomes[message.topic, "duplicate"] += 1
             await self._handle(todo, uow)
-        for topic, outcome in outcomes:
-            CONSUMER_MESSAGES.labels(self.group_id, topic, outcome).inc()
+        self._count(outcomes)
+
+    def _count(self, outcomes: Counter[tuple[str, str]]) -> None:
+        """Add a chunk's outcomes (topic, outcome) to the metric: once per kind, not per
+        message (a labelled increment costs more than a message's share of the chunk)."""
+        for (topic, outcome), count in outcomes.items():
+            CONSUMER_MESSAGES.labels(self.group_id, topic, outcome).inc(count)
 
     async def _handle(self, messages: list[InboundMessage], uow: UnitOfWork) -> None:
         if self.batch_handler is not None:

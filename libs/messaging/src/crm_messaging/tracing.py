@@ -7,13 +7,13 @@ published messages pick it up without threading it through every call.
 
 from __future__ import annotations
 
+import random
 import re
-import secrets
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 __all__ = [
     "TraceContext",
@@ -47,8 +47,10 @@ class TraceContext:
 
     def child(self) -> TraceContext:
         """The same trace with a fresh span id (for a hop such as publish or consume)."""
-        _, trace_id, _, flags = self.traceparent.split("-")
-        return replace(self, traceparent=f"00-{trace_id}-{secrets.token_hex(8)}-{flags}")
+        parent = self.traceparent
+        # "00-" trace id "-" span id "-" flags: the span id is characters 36 to 52.
+        return TraceContext(f"{parent[:36]}{_random_hex(64)}{parent[52:]}",
+                            self.correlation_id, self.tracestate)
 
 
 def parse_traceparent(value: str | None) -> str | None:
@@ -63,8 +65,17 @@ def parse_traceparent(value: str | None) -> str | None:
 
 def new_trace(correlation_id: str | None = None) -> TraceContext:
     """Start a new trace (sampled) with the given or a fresh correlation id."""
-    traceparent = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    traceparent = f"00-{_random_hex(128)}-{_random_hex(64)}-01"
     return TraceContext(traceparent, correlation_id or str(uuid.uuid4()))
+
+
+def _random_hex(bits: int) -> str:
+    """A random non-zero id of ``bits`` bits, in lower-case hex. Trace and span ids must
+    not collide; they need not be secret (OpenTelemetry's SDK draws them the same way),
+    so no system call per id, on the path of every consumed message."""
+    while not (value := random.getrandbits(bits)):
+        pass
+    return f"{value:0{bits // 4}x}"
 
 
 _current: ContextVar[TraceContext | None] = ContextVar("crm_trace", default=None)
