@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_eventstore import driver_connection
@@ -30,8 +29,8 @@ __all__ = ["IdentityStore", "KnownEvidence"]
 # sequential scan for the lookups of a chunk's few hundred identifiers, and asyncpg's
 # cached statement keeps that plan; each lookup then reads the whole table (1 -> 60 ms
 # over 10,000 touchpoints). Set with the lock: no extra round trip.
-_LOCK = text("""SELECT set_config('enable_seqscan', 'off', true),
-                       pg_advisory_xact_lock(hashtext('crm-identity:' || current_schema()))""")
+_LOCK = """SELECT set_config('enable_seqscan', 'off', true),
+                  pg_advisory_xact_lock(hashtext('crm-identity:' || current_schema()))"""
 _SEEN = """SELECT touchpoint_id FROM identity_evidence
            WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 _SHARED = """SELECT identifier, customer_ids FROM identity_shared
@@ -123,11 +122,11 @@ class IdentityStore:
     async def lock(self) -> None:
         """Serialise identity decisions until the transaction ends (and read it by
         index only). First: the other methods read and write under the lock."""
-        await self.connection.execute(_LOCK)
-        # The rest through asyncpg itself, in the same transaction: a chunk sends a
+        # Everything through asyncpg itself, in the same transaction: a chunk sends a
         # dozen small statements, and SQLAlchemy's share of each is larger than the
         # driver's (crm_eventstore.driver).
         self._driver = await driver_connection(self.connection)
+        await self._driver.execute(_LOCK)
 
     async def _fetch(self, statement: str, *args: object) -> list[asyncpg.Record]:
         if self._driver is None:
