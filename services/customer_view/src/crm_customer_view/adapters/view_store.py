@@ -1,5 +1,11 @@
 """The customer view's tables: consumed events (as facts) by index key, and the derived
-records."""
+records.
+
+The statements the projection runs for every chunk, and the lookups of the read API, go
+straight through asyncpg (``crm_eventstore.driver_connection``: same transaction, a
+fraction of SQLAlchemy's cost per statement); the rare ones (erasure rewrites, drops,
+listings) through SQLAlchemy.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,16 +31,25 @@ from crm_customer_view.domain import (
     facts_from_envelope,
     text_digest,
 )
+from crm_eventstore import driver_connection
 
 __all__ = ["EventToFile", "StoredEvent", "StoredRecord", "ViewStore"]
 
-_SAVE_EVENTS = text("""
-INSERT INTO view_events (event_id, facts, sealed_by)
-SELECT i, CAST(f AS jsonb), s
-FROM unnest(CAST(:ids AS text[]), CAST(:facts AS text[]), CAST(:sealed AS text[])) AS e(i, f, s)
-ON CONFLICT DO NOTHING
-RETURNING event_id
-""")
+# The events (repeats are no-ops: the ids stored now come back) and their index entries,
+# in one round trip; the keys' part sees none of the events' rows and needs none.
+_FILE_EVENTS = """
+WITH saved AS (
+    INSERT INTO view_events (event_id, facts, sealed_by)
+    SELECT i, CAST(f AS jsonb), s FROM unnest($1::text[], $2::text[], $3::text[]) AS e(i, f, s)
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+), keys AS (
+    INSERT INTO view_event_keys (key, event_id)
+    SELECT * FROM unnest($4::text[], $5::text[])
+    ON CONFLICT DO NOTHING
+)
+SELECT event_id FROM saved
+"""
 # The events and their index entries, and the records of ids nothing is known of any more.
 _DROP_EVENTS = text("""
 WITH keys AS (DELETE FROM view_event_keys WHERE event_id = ANY(CAST(:ids AS text[])))
@@ -49,37 +65,30 @@ UPDATE view_events v SET facts = CAST(e.f AS jsonb), envelope = NULL
 FROM unnest(CAST(:ids AS text[]), CAST(:facts AS text[])) AS e(i, f)
 WHERE v.event_id = e.i
 """)
-_SAVE_KEYS = text("""
-INSERT INTO view_event_keys (key, event_id)
-SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:ids AS text[]))
-ON CONFLICT DO NOTHING
-""")
 # A semi-join, so an event filed under several of the keys comes once without
 # comparing payloads.
-_LOAD = text("""
+_LOAD = """
 SELECT e.event_id, e.facts::text, e.envelope, e.sealed_by FROM view_events e
-WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k
-                     WHERE k.key = ANY(CAST(:keys AS text[])))
-""")
+WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k WHERE k.key = ANY($1::text[]))
+"""
 # The same, with the key each event was found under (an event under two keys: two rows).
-_LOAD_BY_KEY = text("""
+_LOAD_BY_KEY = """
 SELECT k.key, e.event_id, e.facts::text, e.envelope, e.sealed_by
 FROM view_event_keys k JOIN view_events e USING (event_id)
-WHERE k.key = ANY(CAST(:keys AS text[])) AND NOT k.event_id = ANY(CAST(:known AS text[]))
-""")
+WHERE k.key = ANY($1::text[]) AND NOT k.event_id = ANY($2::text[])
+"""
 # Records (each id once) and the identifiers they are found by, in one statement (one
 # round trip). The identifiers a record no longer has are deleted, the others inserted
 # if missing: the two parts of a statement see the same snapshot, so deleting everything
 # and inserting again would keep nothing of what both touch.
-_UPSERT_RECORDS = text("""
+_UPSERT_RECORDS = """
 WITH saved AS (
     INSERT INTO customer_records
         (customer_id, survivor_id, record, masked, digest, version, last_event_at, updated_at)
     SELECT id, survivor, CAST(record AS jsonb), CAST(masked AS jsonb), digest, version,
            last_at, clock_timestamp()
-    FROM unnest(CAST(:ids AS text[]), CAST(:survivors AS text[]), CAST(:records AS text[]),
-                CAST(:masked AS text[]), CAST(:digests AS text[]),
-                CAST(:versions AS integer[]), CAST(:last_at AS timestamptz[]))
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[],
+                $7::timestamptz[])
          AS r(id, survivor, record, masked, digest, version, last_at)
     ON CONFLICT (customer_id) DO UPDATE SET
         survivor_id = EXCLUDED.survivor_id, record = EXCLUDED.record, masked = EXCLUDED.masked,
@@ -89,34 +98,33 @@ WITH saved AS (
        OR customer_records.survivor_id IS DISTINCT FROM EXCLUDED.survivor_id
 ),
 live AS (
-    SELECT * FROM unnest(CAST(:types AS text[]), CAST(:values AS text[]),
-                         CAST(:owners AS text[])) AS i(type, value, customer_id)
+    SELECT * FROM unnest($8::text[], $9::text[], $10::text[]) AS i(type, value, customer_id)
 ),
 dropped AS (
-    DELETE FROM customer_identifiers c WHERE c.customer_id = ANY(CAST(:ids AS text[]))
+    DELETE FROM customer_identifiers c WHERE c.customer_id = ANY($1::text[])
     AND NOT EXISTS (SELECT 1 FROM live WHERE live.customer_id = c.customer_id
                     AND live.type = c.type AND live.value = c.value)
 )
 INSERT INTO customer_identifiers (type, value, customer_id)
 SELECT type, value, customer_id FROM live
 ON CONFLICT DO NOTHING
-""")
+"""
 _RECORD_COLUMNS = ("customer_id", "survivor_id", "record", "masked", "digest", "version",
                    "last_event_at", "updated_at")
 # What is stored of each id, locked until the transaction ends: a concurrent
 # recomputation of the same lineage waits, then compares with what this one stored.
-_STORED_FORMS = text("""
+_STORED_FORMS = """
 SELECT customer_id, coalesce(record, jsonb_build_object('customer_id', customer_id,
                                                        'merged_into', survivor_id))::text
-FROM customer_records WHERE customer_id = ANY(CAST(:ids AS text[]))
+FROM customer_records WHERE customer_id = ANY($1::text[])
 ORDER BY customer_id FOR UPDATE
-""")
+"""
 _RECORD = text("""SELECT customer_id, survivor_id, record, masked, updated_at
                   FROM customer_records WHERE customer_id = :id""")
 # The answer of the read API as JSON text, in one statement: follow a merged-away id to
 # its survivor, choose the full or the masked record, add when it changed.
 _DOCUMENT = """
-SELECT (CASE WHEN :pii THEN s.record ELSE s.masked END
+SELECT (CASE WHEN $1::boolean THEN s.record ELSE s.masked END
         || jsonb_build_object('updated_at', s.updated_at)
         || CASE WHEN r.survivor_id IS NULL THEN '{}'::jsonb
                 ELSE jsonb_build_object('requested_id', r.customer_id,
@@ -124,13 +132,10 @@ SELECT (CASE WHEN :pii THEN s.record ELSE s.masked END
 FROM customer_records r
 JOIN customer_records s ON s.customer_id = coalesce(r.survivor_id, r.customer_id)
 WHERE s.record IS NOT NULL AND r.customer_id = """
-_DOCUMENT_BY_ID = text(_DOCUMENT + ":id")
-_DOCUMENT_BY_IDENTIFIER = text(
-    _DOCUMENT
-    + """(
-    SELECT customer_id FROM customer_identifiers WHERE type = :type AND value = :value
+_DOCUMENT_BY_ID = _DOCUMENT + "$2"
+_DOCUMENT_BY_IDENTIFIER = _DOCUMENT + """(
+    SELECT customer_id FROM customer_identifiers WHERE type = $2 AND value = $3
     ORDER BY customer_id LIMIT 1)"""
-)
 _UPDATED = text("""
 SELECT customer_id, survivor_id, record, masked, updated_at FROM customer_records
 WHERE survivor_id IS NULL AND (updated_at, customer_id) > (:since, :after)
@@ -181,16 +186,11 @@ class ViewStore:
         stored now (not before)."""
         if not events:
             return set()
-        saved = await self.connection.execute(_SAVE_EVENTS, {
-            "ids": [e.event_id for e in events], "facts": [encode_facts(e.facts) for e in events],
-            "sealed": [e.sealed_by or None for e in events]})
-        new = {str(row[0]) for row in saved}
         pairs = [(key, e.event_id) for e in events for key in e.keys]
-        if pairs:
-            await self.connection.execute(
-                _SAVE_KEYS, {"keys": [k for k, _ in pairs], "ids": [i for _, i in pairs]}
-            )
-        return new
+        saved = await (await self._driver()).fetch(
+            _FILE_EVENTS, [e.event_id for e in events], [encode_facts(e.facts) for e in events],
+            [e.sealed_by or None for e in events], [k for k, _ in pairs], [i for _, i in pairs])
+        return {row[0] for row in saved}
 
     async def rewrite_events(self, events: Mapping[str, Sequence[Fact]]) -> None:
         """Replace the stored facts of these events (an erasure scrubbed them); their
@@ -211,15 +211,14 @@ class ViewStore:
 
     async def events_under(self, keys: Iterable[str]) -> list[StoredEvent]:
         """Every event filed under ``keys``, once each."""
-        rows = await self.connection.execute(_LOAD, {"keys": sorted(keys)})
+        rows = await (await self._driver()).fetch(_LOAD, sorted(keys))
         return [_stored_event(*row) for row in rows]
 
     async def events_by_key(self, keys: Iterable[str], *, known: Collection[str] = ()
                             ) -> dict[str, list[StoredEvent]]:
         """The events filed under each of ``keys`` (each event decoded once), but for the
         ``known`` ones (the caller holds them already)."""
-        rows = await self.connection.execute(_LOAD_BY_KEY, {"keys": sorted(keys),
-                                                            "known": list(known)})
+        rows = await (await self._driver()).fetch(_LOAD_BY_KEY, sorted(keys), list(known))
         decoded: dict[str, StoredEvent] = {}
         found: dict[str, list[StoredEvent]] = defaultdict(list)
         for key, event_id, facts, envelope, sealed_by in rows:
@@ -235,8 +234,8 @@ class ViewStore:
     async def stored_forms(self, customer_ids: Iterable[str]) -> dict[str, JsonObject]:
         """What is stored of each id (``stored_form``: the unmasked record, or the
         redirect), locking those rows until the transaction ends."""
-        rows = await self.connection.execute(_STORED_FORMS, {"ids": sorted(customer_ids)})
-        return {str(customer_id): json.loads(form) for customer_id, form in rows}
+        rows = await (await self._driver()).fetch(_STORED_FORMS, sorted(customer_ids))
+        return {customer_id: json.loads(form) for customer_id, form in rows}
 
     async def save_records(self, results: Sequence[CustomerRecord | Redirect]) -> None:
         """Store each record (full and masked, with its digest) and the identifiers it is
@@ -245,12 +244,10 @@ class ViewStore:
         rows = [_row(result) for result in results]
         if not rows:
             return
-        names = ("ids", "survivors", "records", "masked", "digests", "versions", "last_at")
         live = _found_by(results)
-        await self.connection.execute(_UPSERT_RECORDS, {
-            **{name: [row[i] for row in rows] for i, name in enumerate(names)},
-            "types": [t for t, _, _ in live], "values": [v for _, v, _ in live],
-            "owners": [c for _, _, c in live]})
+        await (await self._driver()).execute(
+            _UPSERT_RECORDS, *(list(column) for column in zip(*rows, strict=True)),
+            [t for t, _, _ in live], [v for _, v, _ in live], [c for _, _, c in live])
 
     async def copy_events(self, events: Sequence[EventToFile]) -> None:
         """:meth:`save_events` into empty tables (a rebuild): COPY, no conflicts to look for."""
@@ -269,11 +266,13 @@ class ViewStore:
         await self._copy("customer_identifiers", ("type", "value", "customer_id"),
                          list(dict.fromkeys(_found_by(results))))
 
+    async def _driver(self) -> asyncpg.Connection:
+        return await driver_connection(self.connection)
+
     async def _copy(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if rows:
-            raw = (await self.connection.get_raw_connection()).driver_connection
-            assert raw is not None  # an open connection of the asyncpg dialect
-            await raw.copy_records_to_table(table, records=rows, columns=list(columns))
+            await (await self._driver()).copy_records_to_table(
+                table, records=rows, columns=list(columns))
 
     async def record(self, customer_id: str) -> StoredRecord | None:
         row = (await self.connection.execute(_RECORD, {"id": customer_id})).first()
@@ -281,21 +280,17 @@ class ViewStore:
 
     async def document(self, customer_id: str, *, pii: bool) -> str | None:
         """The record of ``customer_id`` as the API answers it (JSON text), if any."""
-        row = (
-            await self.connection.execute(_DOCUMENT_BY_ID, {"id": customer_id, "pii": pii})
-        ).first()
-        return None if row is None else str(row[0])
+        document: str | None = await (await self._driver()).fetchval(
+            _DOCUMENT_BY_ID, pii, customer_id)
+        return document
 
     async def document_by_identifier(
         self, identifier_type: str, value: str, *, pii: bool
     ) -> str | None:
         """The record holding a (normalised) identifier, as :meth:`document`."""
-        row = (
-            await self.connection.execute(
-                _DOCUMENT_BY_IDENTIFIER, {"type": identifier_type, "value": value, "pii": pii}
-            )
-        ).first()
-        return None if row is None else str(row[0])
+        document: str | None = await (await self._driver()).fetchval(
+            _DOCUMENT_BY_IDENTIFIER, pii, identifier_type, value)
+        return document
 
     async def updated_since(self, since: datetime, after: str, limit: int) -> list[StoredRecord]:
         rows = await self.connection.execute(
