@@ -60,3 +60,15 @@ async def test_on_an_autocommit_connection_each_statement_commits_alone(
         await conn.execute(text("SELECT 1"))
         await (await driver_connection(conn)).execute("INSERT INTO notes VALUES ('alone too')")
         assert await _count(engine) == 2  # seen from another connection: committed
+
+
+async def test_an_invalidated_connection_hands_out_a_fresh_driver_connection(
+    engine: AsyncEngine, notes: None,
+) -> None:
+    async with engine.connect() as conn:
+        first = await driver_connection(conn)
+        await conn.invalidate()  # as after a lost connection: the next use reconnects
+        second = await driver_connection(conn)
+        assert second is not first and first.is_closed()
+        await second.execute("INSERT INTO notes VALUES ('after reconnecting')")
+    assert await _count(engine) == 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+from sqlalchemy.engine.interfaces import PoolProxiedConnection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 __all__ = ["driver_connection"]
@@ -27,7 +28,7 @@ async def driver_connection(connection: AsyncConnection) -> asyncpg.Connection:
     SQLAlchemy sends its BEGIN with the transaction's first statement; if none was sent
     yet, the transaction is begun here, as SQLAlchemy would begin it (its dialect's
     adapter keeps the asyncpg transaction it commits or rolls back later)."""
-    proxied = await connection.get_raw_connection()
+    proxied = await _pooled(connection)
     raw = proxied.driver_connection
     if not isinstance(raw, asyncpg.Connection):
         raise TypeError("driver_connection needs an engine of the asyncpg dialect")
@@ -37,3 +38,12 @@ async def driver_connection(connection: AsyncConnection) -> asyncpg.Connection:
         # AUTOCOMMIT. The tests of this module pin the behaviour.
         await adapter._start_transaction()
     return raw
+
+
+async def _pooled(connection: AsyncConnection) -> PoolProxiedConnection:
+    # A connected, valid Connection hands out its pooled connection without I/O;
+    # get_raw_connection would spawn a greenlet for it (30-60 us), once per statement.
+    sync = connection.sync_connection
+    if sync is not None and not (sync.closed or sync.invalidated):
+        return sync.connection
+    return await connection.get_raw_connection()
