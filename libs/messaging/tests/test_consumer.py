@@ -357,6 +357,73 @@ async def test_a_consumer_passes_over_event_types_it_does_not_act_on(
     assert await read_topic(kafka_bootstrap, dead_letter_topic(topic)) == []
 
 
+@pytest.mark.usefixtures("applied_table")
+async def test_a_type_named_in_the_header_is_passed_over_without_decoding(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    wanted = TouchpointRecorded.DESCRIPTOR.full_name.encode()
+    other = TouchpointsErased.DESCRIPTOR.full_name.encode()
+    # Not an envelope at all: only the header can tell what it is.
+    await producer.send_and_wait(topic, b"not protobuf", key=b"c-1",
+                                 headers=[("event-type", other)])
+    await producer.send_and_wait(topic, envelope_bytes("a"), key=b"c-1",
+                                 headers=[("event-type", wanted)])
+    await producer.send_and_wait(topic, b"broken too", key=b"c-1",
+                                 headers=[("event-type", wanted)])
+    await send(producer, topic, _other_event(), envelope_bytes("b"))  # no headers
+    consumer = Consumer(
+        bootstrap_servers=kafka_bootstrap, group_id="by-header", topics=[topic],
+        handler=record_application, store=store, producer=producer,
+        settings=ConsumerSettings(poll_timeout_ms=100),
+        event_types={TouchpointRecorded.DESCRIPTOR.full_name},
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: _has(engine, "b"))
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, 15)
+
+    assert await applied(engine) == {"a": 1, "b": 1}
+    letters = await read_topic(kafka_bootstrap, dead_letter_topic(topic))
+    assert [letter.value for letter in letters] == [b"broken too"]  # wanted, undecodable
+    assert _ignored("by-header", topic) == 2
+    assert await _committed_total(kafka_bootstrap, topic, "by-header", 5)
+
+
+async def test_offsets_of_chunks_with_nothing_to_apply_are_committed_at_intervals(
+    store: EventStore, producer: AIOKafkaProducer, kafka_bootstrap: str, topic: str,
+) -> None:
+    consumer = Consumer(
+        bootstrap_servers=kafka_bootstrap, group_id="idle", topics=[topic],
+        handler=record_application, store=store, producer=producer,
+        settings=ConsumerSettings(poll_timeout_ms=100, idle_commit_seconds=3600),
+        event_types={TouchpointRecorded.DESCRIPTOR.full_name},
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await send(producer, topic, _other_event())
+        await eventually(lambda: _committed_total(kafka_bootstrap, topic, "idle", 1))
+        await send(producer, topic, _other_event(), _other_event())
+        await eventually(lambda: _async(_ignored("idle", topic) == 3))
+        # Skipped, not committed yet: the first skip committed, the interval has not passed.
+        assert await _committed_total(kafka_bootstrap, topic, "idle", 1)
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, 15)
+    assert await _committed_total(kafka_bootstrap, topic, "idle", 3)  # at the stop
+
+
+def _ignored(group: str, topic: str) -> float:
+    return REGISTRY.get_sample_value("crm_consumer_messages_total", {
+        "group": group, "topic": topic, "outcome": "ignored"}) or 0
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
 async def _committed_total(bootstrap: str, topic: str, group: str, expected: int) -> bool:
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
     await reader.start()

@@ -15,13 +15,18 @@ belongs to an erased person: it is skipped (counted as ``erased``), never applie
 
 A consumer that acts on a few event types of a topic says which (``event_types``): the
 others are passed over (counted as ``ignored``) before any transaction, inbox row or
-vault query, their offsets committed with the rest.
+vault query, and before decoding when the record's ``event-type`` header names them
+(our relays set it). A chunk with nothing to apply commits its offsets at most every
+``idle_commit_seconds`` (with the next chunk that applies something, or at the stop):
+an erasure consumer on a busy topic would otherwise send an offset commit per poll for
+messages it only skips, and skipping them again after a restart is harmless.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
@@ -93,17 +98,21 @@ class ConsumerSettings:
     max_poll_records: int = 1_000
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
+    idle_commit_seconds: float = 1.0
 
 
 class _WaitForChunk(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped base
-    """On revocation, let the chunk in progress finish and commit its offsets."""
+    """On revocation, let the chunk in progress finish and commit its offsets, and those
+    of skipped chunks not committed yet (the partitions are still ours until this
+    returns)."""
 
-    def __init__(self, lock: asyncio.Lock) -> None:
+    def __init__(self, lock: asyncio.Lock, commit: Callable[[], Awaitable[None]]) -> None:
         self._lock = lock
+        self._commit = commit
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         async with self._lock:
-            pass
+            await self._commit()
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         return None
@@ -141,6 +150,9 @@ class Consumer:
         self._chunk_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._committed: dict[TopicPartition, int] = {}
+        # Offsets of chunks that applied nothing, not committed yet (see the module doc).
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._last_commit = 0.0
         self._kafka = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
@@ -163,7 +175,8 @@ class Consumer:
 
     async def run(self) -> None:
         """Consume until :meth:`stop` is called or the task is cancelled."""
-        self._kafka.subscribe(self.topics, listener=_WaitForChunk(self._chunk_lock))
+        self._kafka.subscribe(self.topics, listener=_WaitForChunk(self._chunk_lock,
+                                                                 self._commit_uncommitted))
         try:
             # Inside the try: start() waits for the group to assign partitions, and a task
             # cancelled in that wait must still close the client and its background tasks.
@@ -178,6 +191,7 @@ class Consumer:
                         break
                     await self._consume_chunk(chunk)
                 self._report_lag()
+            await self._commit_uncommitted()
         finally:
             await self._kafka.stop()
 
@@ -186,17 +200,30 @@ class Consumer:
             # Revoked partitions are skipped: the new owner starts from our last commit.
             owned = self._kafka.assignment()
             records = [r for r in records if TopicPartition(r.topic, r.partition) in owned]
-            if records:
-                await self._apply_chunk(records)
-                await self._commit(_next_offsets(records))
+            if not records:
+                return
+            self._uncommitted.update(_next_offsets(records))
+            applied = await self._apply_chunk(records)
+            if applied or time.monotonic() - self._last_commit >= self.settings.idle_commit_seconds:
+                await self._commit_uncommitted()
 
-    async def _apply_chunk(self, records: list[ConsumerRecord]) -> None:
-        decoded = [(record, _decode(record)) for record in records]
+    async def _commit_uncommitted(self) -> None:
+        if self._uncommitted:
+            offsets, self._uncommitted = self._uncommitted, {}
+            self._last_commit = time.monotonic()
+            await self._commit(offsets)
+
+    async def _apply_chunk(self, records: list[ConsumerRecord]) -> bool:
+        """Apply a chunk; whether it had anything to apply (or dead-letter)."""
         if self.event_types is not None:
             ignored: Counter[tuple[str, str]] = Counter()
+            records = [record for record in records if self._maybe_wanted(record, ignored)]
+            decoded = [(record, _decode(record)) for record in records]
             decoded = [(record, m) for record, m in decoded if self._wanted(record, m, ignored)]
             records = [record for record, _ in decoded]
             self._count(ignored)
+        else:
+            decoded = [(record, _decode(record)) for record in records]
         opened = await self._open_sealed([m for _, m in decoded])
         pairs: list[tuple[ConsumerRecord, InboundMessage | str]] = []
         erased: Counter[tuple[str, str]] = Counter()
@@ -208,11 +235,11 @@ class Consumer:
         self._count(erased)
         messages = [m for _, m in pairs if isinstance(m, InboundMessage)]
         if not pairs:
-            return
+            return False
         if len(messages) == len(pairs):
             try:
                 await self._apply_together(messages)
-                return
+                return True
             except Exception:
                 log.debug("chunk failed; applying its messages one by one", exc_info=True)
         for record, message in pairs:
@@ -220,6 +247,19 @@ class Consumer:
                 await self._apply_alone(record, message)
             else:
                 await self._dead_letter(record, message)
+        return True
+
+    def _maybe_wanted(self, record: ConsumerRecord, ignored: Counter[tuple[str, str]]) -> bool:
+        """False for a record whose ``event-type`` header names a type this consumer does
+        not act on (counted in ``ignored``); without the header, decoding decides."""
+        assert self.event_types is not None
+        for name, value in record.headers or ():
+            if name == "event-type":
+                if value.decode(errors="replace") in self.event_types:
+                    return True
+                ignored[record.topic, "ignored"] += 1
+                return False
+        return True
 
     def _wanted(self, record: ConsumerRecord, message: InboundMessage | str,
                 ignored: Counter[tuple[str, str]]) -> bool:
