@@ -11,7 +11,7 @@ from crm_contracts import decode_envelope
 from crm_devstack.broker import EmbeddedBroker
 from crm_devstack.ports import free_port
 from crm_devstack.testing import create_topic, eventually, read_topic, touchpoint_event
-from crm_eventstore import EventStore
+from crm_eventstore import EventStore, Outbox
 from crm_messaging import OutboxRelay
 
 
@@ -66,6 +66,8 @@ async def test_relay_never_skips_a_position_held_by_a_slow_transaction(
         versions_by_key[envelope.customer_key].append(envelope.stream_version)
     assert versions_by_key["k-slow"] == [1]
     assert all(v == sorted(v) for v in versions_by_key.values())
+    async with engine.connect() as conn:  # what a broker that lost its data is checked by
+        assert await Outbox(conn).published_counts() == {topic: 201}
 
 
 async def test_relay_republishes_history_into_a_broker_that_lost_it(

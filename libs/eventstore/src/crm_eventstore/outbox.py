@@ -8,6 +8,7 @@ commits late simply shows up in a later batch, and nothing is ever skipped.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,10 +30,13 @@ FROM outbox o JOIN events e USING (global_position)
 ORDER BY o.id LIMIT $1
 """
 
+# The per-topic counts come from the relay, which knows what it sent: joining the
+# deleted entries to the events for their topics was the dearest statement Postgres ran
+# in the freshness benchmark (1.7 ms a call).
 _ACKNOWLEDGE = """
-WITH done AS (DELETE FROM outbox WHERE id = ANY(CAST($1 AS bigint[])) RETURNING global_position)
+WITH done AS (DELETE FROM outbox WHERE id = ANY($1::bigint[]))
 INSERT INTO published_topics (topic, published)
-SELECT e.topic, count(*) FROM done JOIN events e USING (global_position) GROUP BY e.topic
+SELECT * FROM unnest($2::text[], $3::bigint[])
 ON CONFLICT (topic) DO UPDATE SET published = published_topics.published + EXCLUDED.published
 """
 
@@ -78,9 +82,11 @@ class Outbox:
         rows = await (await driver_connection(self.connection)).fetch(_FETCH, limit)
         return [PendingEvent(row[0], _recorded(row[1:])) for row in rows]
 
-    async def acknowledge(self, outbox_ids: Sequence[int]) -> None:
+    async def acknowledge(self, published: Sequence[PendingEvent]) -> None:
         """Remove published entries and count them per topic, atomically."""
-        await (await driver_connection(self.connection)).execute(_ACKNOWLEDGE, list(outbox_ids))
+        counts = Counter(p.event.topic for p in published if p.event.topic)
+        await (await driver_connection(self.connection)).execute(
+            _ACKNOWLEDGE, [p.outbox_id for p in published], list(counts), list(counts.values()))
         await self.connection.commit()
 
     async def published_counts(self) -> dict[str, int]:

@@ -139,7 +139,7 @@ class OutboxRelay:
             return 0
         started = time.perf_counter()
         await self._send_all(pending)
-        await outbox.acknowledge([p.outbox_id for p in pending])
+        await outbox.acknowledge(pending)
         RELAY_BATCH_SECONDS.labels(self.producer_name).observe(time.perf_counter() - started)
         for topic, count in Counter(p.event.topic for p in pending).items():
             RELAY_PUBLISHED.labels(self.producer_name, topic or "").inc(count)
