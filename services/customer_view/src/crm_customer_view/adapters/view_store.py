@@ -9,7 +9,6 @@ listings) through SQLAlchemy.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -235,7 +235,7 @@ class ViewStore:
         """What is stored of each id (``stored_form``: the unmasked record, or the
         redirect), locking those rows until the transaction ends."""
         rows = await (await self._driver()).fetch(_STORED_FORMS, sorted(customer_ids))
-        return {customer_id: json.loads(form) for customer_id, form in rows}
+        return {customer_id: orjson.loads(form) for customer_id, form in rows}
 
     async def save_records(self, results: Sequence[CustomerRecord | Redirect]) -> None:
         """Store each record (full and masked, with its digest) and the identifiers it is
@@ -320,5 +320,5 @@ def _row(result: CustomerRecord | Redirect) -> tuple[Any, ...]:
     shown = result.to_json(mask_pii=False)
     unmasked = canonical_json(shown)  # written once: stored, and digested
     return (result.customer_id, None, unmasked,
-            json.dumps(result.with_pii_masked(shown)), text_digest(unmasked),
+            orjson.dumps(result.with_pii_masked(shown)).decode(), text_digest(unmasked),
             result.freshness.version, result.freshness.last_event_at)

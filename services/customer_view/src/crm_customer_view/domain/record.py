@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import TypeAlias
+
+import orjson
 
 from crm_customer_view.domain.consent import ConsentValue
 from crm_customer_view.domain.masking import mask_identifier, mask_trait
@@ -115,8 +117,10 @@ class CustomerRecord:
     recent_campaign_contacts: tuple[str, ...] = ()
 
     def to_json(self, mask_pii: bool) -> JsonObject:
-        """The record as JSON-ready data; ``mask_pii`` masks names, emails and phones."""
-        unmasked = self._unmasked()
+        """The record as JSON-ready data; ``mask_pii`` masks names, emails and phones.
+        The unmasked form is made once per record (comparing with what is stored and
+        storing it both need it): the same object each time, not to be modified."""
+        unmasked = self._unmasked
         return self.with_pii_masked(unmasked) if mask_pii else unmasked
 
     def with_pii_masked(self, unmasked: JsonObject) -> JsonObject:
@@ -125,6 +129,7 @@ class CustomerRecord:
         return {**unmasked, "identifiers": self._identifiers(mask_pii=True),
                 "traits": self._traits(mask_pii=True)}
 
+    @cached_property
     def _unmasked(self) -> JsonObject:
         return {
             "customer_id": self.customer_id,
@@ -189,7 +194,9 @@ def json_digest(unmasked: JsonObject) -> str:
 def canonical_json(unmasked: JsonObject) -> str:
     """The canonical JSON text of a record (sorted keys, no spaces): what is digested, and
     fit to be stored as it is (a jsonb column keeps no key order anyway)."""
-    return json.dumps(unmasked, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # orjson writes what json.dumps(sort_keys=True, separators=(",", ":"),
+    # ensure_ascii=False) writes (a record holds no floats), ~6x faster.
+    return orjson.dumps(unmasked, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def text_digest(canonical: str) -> str:
