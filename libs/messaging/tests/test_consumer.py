@@ -124,6 +124,37 @@ async def test_a_redelivered_message_changes_nothing(
 
 
 @pytest.mark.usefixtures("applied_table")
+async def test_without_the_inbox_a_redelivery_reaches_the_handler_but_not_a_repeat_in_a_chunk(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    twice = envelope_bytes("again", event_id="0b7f3c1e-0000-4000-8000-000000000002")
+    await send(producer, topic, twice, envelope_bytes("between"), twice)  # one chunk
+    consumer = Consumer(
+        bootstrap_servers=kafka_bootstrap, group_id="no-inbox", topics=[topic],
+        handler=record_application, store=store, producer=producer,
+        settings=ConsumerSettings(poll_timeout_ms=100), inbox=False,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: _has(engine, "between"))
+        assert await applied(engine) == {"again": 1, "between": 1}
+        await send(producer, topic, twice)  # redelivered later: the handler's to absorb
+        await eventually(lambda: _async((REGISTRY.get_sample_value(
+            "crm_consumer_messages_total", {"group": "no-inbox", "topic": topic,
+                                            "outcome": "processed"}) or 0) == 3))
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, 15)
+
+    assert await applied(engine) == {"again": 2, "between": 1}
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT count(*) FROM inbox WHERE consumer_group = 'no-inbox'"))).scalar_one()
+    assert rows == 0
+
+
+@pytest.mark.usefixtures("applied_table")
 async def test_transient_failures_are_retried_with_backoff_then_succeed(
     store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
     kafka_bootstrap: str, topic: str,

@@ -9,6 +9,12 @@ applied one by one: transient errors are retried with backoff a bounded number
 of times; a message that cannot be processed goes to ``<topic>.dlq`` with the
 reason and its origin in headers, and the consumer moves on.
 
+A handler that is idempotent by itself (it keeps what it applied by event id, so that
+applying a message again changes nothing) may go without the inbox (``inbox=False``):
+a chunk then costs one statement and one inbox row per message less, and the inbox
+table does not grow with every message of a busy topic. The kit still drops repeats of
+an event id within a chunk. The customer view and identity resolution do.
+
 Given a key vault, the kit opens sealed payloads (``crm_messaging.sealing``) before
 handlers see them, with one vault query per chunk. A message whose key was destroyed
 belongs to an erased person: it is skipped (counted as ``erased``), never applied.
@@ -135,6 +141,7 @@ class Consumer:
         client_id: str | None = None,
         vault: KeyVault | None = None,
         event_types: Collection[str] | None = None,
+        inbox: bool = True,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler and batch_handler")
@@ -147,6 +154,7 @@ class Consumer:
         self.settings = settings or ConsumerSettings()
         self.vault = vault
         self.event_types = None if event_types is None else frozenset(event_types)
+        self.inbox = inbox
         self._chunk_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._committed: dict[TopicPartition, int] = {}
@@ -302,7 +310,8 @@ class Consumer:
 
     async def _apply_together(self, messages: list[InboundMessage]) -> None:
         async with self.store.transaction() as uow:
-            fresh = await claim(uow, self.group_id, [m.event_id for m in messages])
+            ids = [m.event_id for m in messages]
+            fresh = await claim(uow, self.group_id, ids) if self.inbox else set(ids)
             outcomes: Counter[tuple[str, str]] = Counter()
             todo: list[InboundMessage] = []
             for message in messages:

@@ -19,6 +19,7 @@ def consumer_worker(
     *, open_sealed: bool = True,
     batch_handler_for: Callable[[ServiceContext], BatchHandler] | None = None,
     event_types: Collection[str] | None = None,
+    inbox: bool = True,
 ) -> Worker:
     """A worker consuming ``topics`` as a member of ``group``, applying ``handler``
     (one message at a time) or ``batch_handler`` (a chunk per transaction).
@@ -26,7 +27,8 @@ def consumer_worker(
     Sealed payloads are opened with the key vault before the handler sees them; a
     consumer that reads only events published in the clear (erasure announcements)
     passes ``open_sealed=False`` and spares the vault its queries. A handler that needs
-    the running service's resources (the key vault) is made by ``batch_handler_for``."""
+    the running service's resources (the key vault) is made by ``batch_handler_for``.
+    ``inbox=False``: the handler is idempotent by itself (see ``crm_messaging.consumer``)."""
 
     async def consume(ctx: ServiceContext) -> None:
         session_ms = ctx.settings.consumer_session_timeout_ms
@@ -40,7 +42,7 @@ def consumer_worker(
             store=EventStore(ctx.engine),
             producer=ctx.producer, settings=consumer_settings,
             client_id=f"{ctx.settings.service_name}-{group}",
-            vault=ctx.vault if open_sealed else None, event_types=event_types,
+            vault=ctx.vault if open_sealed else None, event_types=event_types, inbox=inbox,
         )
         await consumer.run()
 

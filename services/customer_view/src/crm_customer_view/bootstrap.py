@@ -28,9 +28,11 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         settings,
         routers=[customer_router(settings.lookup_phone_region)],
         background=[
+            # The projection files events by id and recomputes: a redelivered event
+            # changes nothing (tests/service/test_changelog.py), so no inbox.
             consumer_worker([settings.profiles_topic], settings.view_consumer_group,
                             batch_handler_for=lambda ctx: CustomerViewProjection(
-                                config, vault=ctx.vault)),
+                                config, vault=ctx.vault), inbox=False),
             sealing_outbox_relay(changelog_seal),
         ],
     )
