@@ -3,6 +3,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -59,11 +60,14 @@ async def applied(engine: AsyncEngine) -> dict[str, int]:
 async def consuming(
     bootstrap: str, topic: str, store: EventStore, producer: AIOKafkaProducer,
     handler: Handler = record_application, group: str = "test-group",
+    settings: ConsumerSettings | None = None, **options: Any,
 ) -> AsyncIterator[Consumer]:
+    """A consumer running until the block ends; ``options``: more Consumer arguments."""
     consumer = Consumer(
         bootstrap_servers=bootstrap, group_id=group, topics=[topic], handler=handler,
         store=store, producer=producer,
-        settings=ConsumerSettings(backoff_initial=0.01, poll_timeout_ms=100),
+        settings=settings or ConsumerSettings(backoff_initial=0.01, poll_timeout_ms=100),
+        **options,
     )
     task = asyncio.create_task(consumer.run())
     try:
@@ -130,22 +134,14 @@ async def test_without_the_inbox_a_redelivery_reaches_the_handler_but_not_a_repe
 ) -> None:
     twice = envelope_bytes("again", event_id="0b7f3c1e-0000-4000-8000-000000000002")
     await send(producer, topic, twice, envelope_bytes("between"), twice)  # one chunk
-    consumer = Consumer(
-        bootstrap_servers=kafka_bootstrap, group_id="no-inbox", topics=[topic],
-        handler=record_application, store=store, producer=producer,
-        settings=ConsumerSettings(poll_timeout_ms=100), inbox=False,
-    )
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with consuming(kafka_bootstrap, topic, store, producer, group="no-inbox",
+                         inbox=False):
         await eventually(lambda: _has(engine, "between"))
         assert await applied(engine) == {"again": 1, "between": 1}
         await send(producer, topic, twice)  # redelivered later: the handler's to absorb
         await eventually(lambda: _async((REGISTRY.get_sample_value(
             "crm_consumer_messages_total", {"group": "no-inbox", "topic": topic,
                                             "outcome": "processed"}) or 0) == 3))
-    finally:
-        consumer.stop()
-        await asyncio.wait_for(task, 15)
 
     assert await applied(engine) == {"again": 2, "between": 1}
     async with engine.connect() as conn:
@@ -366,19 +362,10 @@ async def test_a_consumer_passes_over_event_types_it_does_not_act_on(
 ) -> None:
     await send(producer, topic, _other_event(), envelope_bytes("a"), _other_event(),
                envelope_bytes("b"), _other_event())
-    consumer = Consumer(
-        bootstrap_servers=kafka_bootstrap, group_id="typed", topics=[topic],
-        handler=record_application, store=store, producer=producer,
-        settings=ConsumerSettings(poll_timeout_ms=100),
-        event_types={TouchpointRecorded.DESCRIPTOR.full_name},
-    )
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with consuming(kafka_bootstrap, topic, store, producer, group="typed",
+                         event_types={TouchpointRecorded.DESCRIPTOR.full_name}):
         await eventually(lambda: _has(engine, "b"))
         await eventually(lambda: _committed_total(kafka_bootstrap, topic, "typed", 5))
-    finally:
-        consumer.stop()
-        await asyncio.wait_for(task, 15)
 
     assert await applied(engine) == {"a": 1, "b": 1}
     async with engine.connect() as conn:
@@ -403,18 +390,9 @@ async def test_a_type_named_in_the_header_is_passed_over_without_decoding(
     await producer.send_and_wait(topic, b"broken too", key=b"c-1",
                                  headers=[("event-type", wanted)])
     await send(producer, topic, _other_event(), envelope_bytes("b"))  # no headers
-    consumer = Consumer(
-        bootstrap_servers=kafka_bootstrap, group_id="by-header", topics=[topic],
-        handler=record_application, store=store, producer=producer,
-        settings=ConsumerSettings(poll_timeout_ms=100),
-        event_types={TouchpointRecorded.DESCRIPTOR.full_name},
-    )
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with consuming(kafka_bootstrap, topic, store, producer, group="by-header",
+                         event_types={TouchpointRecorded.DESCRIPTOR.full_name}):
         await eventually(lambda: _has(engine, "b"))
-    finally:
-        consumer.stop()
-        await asyncio.wait_for(task, 15)
 
     assert await applied(engine) == {"a": 1, "b": 1}
     letters = await read_topic(kafka_bootstrap, dead_letter_topic(topic))
@@ -426,23 +404,15 @@ async def test_a_type_named_in_the_header_is_passed_over_without_decoding(
 async def test_offsets_of_chunks_with_nothing_to_apply_are_committed_at_intervals(
     store: EventStore, producer: AIOKafkaProducer, kafka_bootstrap: str, topic: str,
 ) -> None:
-    consumer = Consumer(
-        bootstrap_servers=kafka_bootstrap, group_id="idle", topics=[topic],
-        handler=record_application, store=store, producer=producer,
-        settings=ConsumerSettings(poll_timeout_ms=100, idle_commit_seconds=3600),
-        event_types={TouchpointRecorded.DESCRIPTOR.full_name},
-    )
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with consuming(kafka_bootstrap, topic, store, producer, group="idle",
+                         settings=ConsumerSettings(poll_timeout_ms=100, idle_commit_seconds=3600),
+                         event_types={TouchpointRecorded.DESCRIPTOR.full_name}):
         await send(producer, topic, _other_event())
         await eventually(lambda: _committed_total(kafka_bootstrap, topic, "idle", 1))
         await send(producer, topic, _other_event(), _other_event())
         await eventually(lambda: _async(_ignored("idle", topic) == 3))
         # Skipped, not committed yet: the first skip committed, the interval has not passed.
         assert await _committed_total(kafka_bootstrap, topic, "idle", 1)
-    finally:
-        consumer.stop()
-        await asyncio.wait_for(task, 15)
     assert await _committed_total(kafka_bootstrap, topic, "idle", 3)  # at the stop
 
 
