@@ -13,7 +13,7 @@ A handler that is idempotent by itself (it keeps what it applied by event id, so
 applying a message again changes nothing) may go without the inbox (``inbox=False``):
 a chunk then costs one statement and one inbox row per message less, and the inbox
 table does not grow with every message of a busy topic. The kit still drops repeats of
-an event id within a chunk. The customer view and identity resolution do.
+an event id within a chunk. The customer view does.
 
 Given a key vault, the kit opens sealed payloads (``crm_messaging.sealing``) before
 handlers see them, with one vault query per chunk. A message whose key was destroyed
@@ -210,8 +210,9 @@ class Consumer:
             records = [r for r in records if TopicPartition(r.topic, r.partition) in owned]
             if not records:
                 return
-            self._uncommitted.update(_next_offsets(records))
             applied = await self._apply_chunk(records)
+            # Only once the chunk is done: a failed one must never be committed later.
+            self._uncommitted.update(_next_offsets(records))
             if applied or time.monotonic() - self._last_commit >= self.settings.idle_commit_seconds:
                 await self._commit_uncommitted()
 
