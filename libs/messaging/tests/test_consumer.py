@@ -121,9 +121,8 @@ async def test_a_redelivered_message_changes_nothing(
         await eventually(lambda: _has(engine, "after"))
 
     assert await applied(engine) == {"again": 1, "between": 1, "after": 1}
-    counted = {outcome: REGISTRY.get_sample_value("crm_consumer_messages_total", {
-        "group": "test-group", "topic": topic, "outcome": outcome})
-        for outcome in ("processed", "duplicate")}
+    counted = {outcome: _counted("test-group", topic, outcome)
+               for outcome in ("processed", "duplicate")}
     assert counted == {"processed": 3, "duplicate": 2}
 
 
@@ -139,9 +138,7 @@ async def test_without_the_inbox_a_redelivery_reaches_the_handler_but_not_a_repe
         await eventually(lambda: _has(engine, "between"))
         assert await applied(engine) == {"again": 1, "between": 1}
         await send(producer, topic, twice)  # redelivered later: the handler's to absorb
-        await eventually(lambda: _async((REGISTRY.get_sample_value(
-            "crm_consumer_messages_total", {"group": "no-inbox", "topic": topic,
-                                            "outcome": "processed"}) or 0) == 3))
+        await eventually(lambda: _async(_counted("no-inbox", topic, "processed") == 3))
 
     assert await applied(engine) == {"again": 2, "between": 1}
     async with engine.connect() as conn:
@@ -397,7 +394,7 @@ async def test_a_type_named_in_the_header_is_passed_over_without_decoding(
     assert await applied(engine) == {"a": 1, "b": 1}
     letters = await read_topic(kafka_bootstrap, dead_letter_topic(topic))
     assert [letter.value for letter in letters] == [b"broken too"]  # wanted, undecodable
-    assert _ignored("by-header", topic) == 2
+    assert _counted("by-header", topic, "ignored") == 2
     assert await _committed_total(kafka_bootstrap, topic, "by-header", 5)
 
 
@@ -410,15 +407,16 @@ async def test_offsets_of_chunks_with_nothing_to_apply_are_committed_at_interval
         await send(producer, topic, _other_event())
         await eventually(lambda: _committed_total(kafka_bootstrap, topic, "idle", 1))
         await send(producer, topic, _other_event(), _other_event())
-        await eventually(lambda: _async(_ignored("idle", topic) == 3))
+        await eventually(lambda: _async(_counted("idle", topic, "ignored") == 3))
         # Skipped, not committed yet: the first skip committed, the interval has not passed.
         assert await _committed_total(kafka_bootstrap, topic, "idle", 1)
     assert await _committed_total(kafka_bootstrap, topic, "idle", 3)  # at the stop
 
 
-def _ignored(group: str, topic: str) -> float:
+def _counted(group: str, topic: str, outcome: str) -> float:
+    """How many messages of ``topic`` the consumer group counted with ``outcome``."""
     return REGISTRY.get_sample_value("crm_consumer_messages_total", {
-        "group": group, "topic": topic, "outcome": "ignored"}) or 0
+        "group": group, "topic": topic, "outcome": outcome}) or 0
 
 
 async def _async(value: bool) -> bool:
