@@ -1,9 +1,14 @@
 """What identifies an accepted touchpoint (its content hash) and how it travels (protobuf)."""
 
+import hashlib
+import hmac
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_contracts import pack_payload, to_timestamp
@@ -13,6 +18,7 @@ from crm_touchpoint.domain import (
     touchpoint_from_proto,
     validate_touchpoint,
 )
+from crm_touchpoint.domain.touchpoint import canonical_json
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 RECEIVED = datetime(2026, 11, 22, 12, 0, 0, 250_000, tzinfo=UTC)
@@ -87,6 +93,41 @@ def test_the_same_event_twice_has_the_same_content_hash(kind: str) -> None:
     assert first == second
     assert first.content_hash() == second.content_hash()
     assert len(first.content_hash()) == 32
+
+
+@pytest.mark.parametrize("kind", TOUCHPOINT_TYPES)
+def test_the_content_hash_is_the_sha256_of_the_documented_canonical_json(kind: str) -> None:
+    # Stored hashes tell duplicates from conflicts for good: the form must never change.
+    touchpoint = accepted(example(kind))
+    canonical = json.dumps(touchpoint.to_json(), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
+
+    expected = hashlib.sha256(b"crm.touchpoint.content.v1\n" + canonical.encode()).digest()
+    assert touchpoint.content_hash() == expected
+
+
+_JSON_WITHOUT_FLOATS = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
+    | st.text(st.characters(exclude_categories=["Cs"])),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(st.characters(exclude_categories=["Cs"]), max_size=6), inner,
+                      max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON_WITHOUT_FLOATS)
+def test_canonical_json_writes_the_bytes_of_sorted_compact_json_dumps(document: Any) -> None:
+    expected = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    assert canonical_json(document) == expected.encode()
+
+
+def test_the_partition_key_is_a_keyed_hash_of_the_strongest_identifier() -> None:
+    touchpoint = accepted(example("call"))
+    digest = hmac.new(b"secret", b"customer_number:C-1", hashlib.sha256).hexdigest()
+
+    assert touchpoint.partition_key(b"secret") == f"customer_number:{digest[:32]}"
 
 
 def test_events_that_differ_only_in_formatting_have_the_same_content_hash() -> None:

@@ -70,7 +70,8 @@ class TouchpointIngestion:
     async def ingest(self, raw_events: Sequence[object], key: ApiKey) -> list[Outcome]:
         """Validate and record ``raw_events``; one outcome per event, in order."""
         now = self.clock()
-        checked = [self._check(raw, key, now) for raw in raw_events]
+        metadata = _metadata()  # one request, one trace
+        checked = [self._check(raw, key, now, metadata) for raw in raw_events]
         submissions = [c for c in checked if isinstance(c, Submission)]
         recorded = iter(await self._record(submissions))
         return [
@@ -78,7 +79,8 @@ class TouchpointIngestion:
             for c in checked
         ]
 
-    def _check(self, raw: object, key: ApiKey, now: datetime) -> Submission | Outcome:
+    def _check(self, raw: object, key: ApiKey, now: datetime,
+               metadata: EventMetadata) -> Submission | Outcome:
         result = validate_touchpoint(raw, now=now, rules=self.rules)
         if isinstance(result, Rejection):
             return Outcome(result.event_id, Status.REJECTED, result.problems)
@@ -87,7 +89,7 @@ class TouchpointIngestion:
                               f"this API key may not post {result.channel} events")
             return Outcome(str(result.event_id), Status.REJECTED, (problem,),
                            result.warnings, forbidden=True)
-        return Submission(result, now, key.key_id, _metadata())
+        return Submission(result, now, key.key_id, metadata)
 
     async def _record(self, submissions: list[Submission]) -> list[Recorded]:
         if not submissions:

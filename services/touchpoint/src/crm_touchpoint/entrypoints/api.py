@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_eventstore import EventStore
@@ -69,25 +71,25 @@ def touchpoint_router(ingestion: TouchpointIngestion, limiter: RateLimiter) -> A
 
     @router.post("", status_code=202, response_model=EventResult, openapi_extra=_ONE_EVENT,
                  responses=problem_responses(400, 401, 403, 409, 413, 422, 429))
-    async def post_touchpoint(request: Request, key: Writer) -> JSONResponse:
+    async def post_touchpoint(request: Request, key: Writer) -> Response:
         """Record one interaction. 202 means it is durable and will reach Kafka."""
         event = await _json_body(request)
         limits = limiter.take(key.key_id, 1)
         [outcome] = await ingestion.ingest([event], key)
         _raise_if_refused(outcome)
         # Plain JSON, as for a batch; the model documents the shape.
-        return JSONResponse(event_result(0, outcome), status_code=202, headers=limits)
+        return _accepted(event_result(0, outcome), limits)
 
     @router.post("/batch", status_code=202, response_model=BatchResult, openapi_extra=_BATCH,
                  responses=problem_responses(400, 401, 403, 413, 422, 429))
-    async def post_batch(request: Request, key: Writer) -> JSONResponse:
+    async def post_batch(request: Request, key: Writer) -> Response:
         """Record up to 1,000 interactions; one result per event, in order."""
         events = _batch_events(await _json_body(request))
         limits = limiter.take(key.key_id, len(events))
         outcomes = await ingestion.ingest(events, key)
         # Built as plain JSON: re-validating a thousand results through the model costs
         # more than the rest of the response; the model documents the shape.
-        return JSONResponse(batch_result(outcomes), status_code=202, headers=limits)
+        return _accepted(batch_result(outcomes), limits)
 
     @router.get("/{event_id}", responses=problem_responses(401, 403, 404, 422))
     async def get_touchpoint(
@@ -107,10 +109,18 @@ def touchpoint_router(ingestion: TouchpointIngestion, limiter: RateLimiter) -> A
 async def _json_body(request: Request) -> Any:
     body = await request.body()
     try:
+        # Not orjson: it reads integers beyond 64 bits as floats, which validation would
+        # then judge differently.
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem(400, "Malformed JSON", f"the request body is not JSON: {exc}",
                       slug="malformed-json") from None
+
+
+def _accepted(document: dict[str, object], headers: Mapping[str, str]) -> Response:
+    # The bytes JSONResponse would send (compact, UTF-8; results hold no floats), faster.
+    return Response(orjson.dumps(document), status_code=202, headers=headers,
+                    media_type="application/json")
 
 
 def _batch_events(body: Any) -> list[object]:
