@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
@@ -160,7 +161,9 @@ class Consumer:
         self._committed: dict[TopicPartition, int] = {}
         # Offsets of chunks that applied nothing, not committed yet (see the module doc).
         self._uncommitted: dict[TopicPartition, int] = {}
-        self._last_commit = 0.0
+        # Never committed: the first idle chunk commits. Not 0.0: monotonic time starts
+        # near zero at boot, so a host up for less than the interval would wait.
+        self._last_commit = -math.inf
         self._kafka = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
