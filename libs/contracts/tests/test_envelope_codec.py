@@ -29,6 +29,7 @@ from crm_contracts import (
     encode_envelope,
     from_timestamp,
     pack_payload,
+    set_timestamp,
     to_timestamp,
     unpack_payload,
 )
@@ -198,3 +199,11 @@ def test_a_timestamp_is_the_protobuf_one_of_the_same_instant(moment: datetime) -
 
     assert to_timestamp(moment) == expected
     assert from_timestamp(to_timestamp(moment)) == moment
+    in_place = Timestamp(seconds=1, nanos=1)  # overwritten whole
+    set_timestamp(in_place, moment)
+    assert in_place == expected
+
+
+def test_setting_a_naive_datetime_in_place_is_refused() -> None:
+    with pytest.raises(ValueError, match="naive datetime"):
+        set_timestamp(Timestamp(), datetime(2025, 1, 1))

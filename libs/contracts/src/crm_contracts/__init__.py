@@ -14,6 +14,7 @@ from crm_contracts.envelopes import (
     encode_envelope,
     from_timestamp,
     pack_payload,
+    set_timestamp,
     to_timestamp,
     unpack_payload,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "is_event",
     "message_class",
     "pack_payload",
+    "set_timestamp",
     "to_timestamp",
     "unpack_payload",
 ]

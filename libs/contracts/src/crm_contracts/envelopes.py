@@ -86,6 +86,19 @@ def to_timestamp(moment: datetime) -> Timestamp:
                      nanos=since.microseconds * 1_000)
 
 
+def set_timestamp(target: Timestamp, moment: datetime) -> None:
+    """Set a message's Timestamp field in place to ``moment`` (as :func:`to_timestamp`).
+
+    Cheaper than building a Timestamp and handing it to the message's constructor,
+    which copies it: the relay and the touchpoint service do this for every event.
+    """
+    if moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: give it a timezone")
+    since = moment - _EPOCH
+    target.seconds = since.days * 86_400 + since.seconds
+    target.nanos = since.microseconds * 1_000
+
+
 def from_timestamp(timestamp: Timestamp) -> datetime:
     """A timezone-aware UTC datetime (microsecond precision: nanoseconds are truncated)."""
     return timestamp.ToDatetime(tzinfo=UTC)

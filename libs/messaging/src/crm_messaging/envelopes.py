@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crm.common.v1.envelope_pb2 import Envelope, TraceContext
-from crm_contracts import to_timestamp
+from crm.common.v1.envelope_pb2 import Envelope
+from crm_contracts import set_timestamp
 from crm_eventstore import RecordedEvent
 from crm_messaging.sealing import new_secret, seal
 
@@ -31,30 +31,33 @@ def outbound_record(event: RecordedEvent, producer: str,
     if event.topic is None:
         raise ValueError(f"event {event.event_id} is internal: it has no topic")
     meta = event.metadata
+    event_id = str(event.event_id)
+    payload, key_id = event.payload, ""
+    if sealed_by is not None:
+        key_id, secret = sealed_by
+        payload = seal(payload, event_id=event_id, secret=secret or new_secret())
     envelope = Envelope(
-        event_id=str(event.event_id),
+        event_id=event_id,
         event_type=event.event_type,
         schema_version=event.schema_version,
-        occurred_at=to_timestamp(event.occurred_at),
-        recorded_at=to_timestamp(event.recorded_at),
         producer=producer,
         customer_key=event.customer_key,
         correlation_id=meta.correlation_id,
         causation_id=meta.causation_id,
-        trace=TraceContext(traceparent=meta.traceparent, tracestate=meta.tracestate),
         stream_id=event.stream_id,
         stream_version=event.stream_version,
         position=event.global_position,
-        payload=event.payload,
+        payload=payload,
+        sealed_by=key_id,
     )
-    if sealed_by is not None:
-        key_id, secret = sealed_by
-        envelope.payload = seal(event.payload, event_id=envelope.event_id,
-                                secret=secret or new_secret())
-        envelope.sealed_by = key_id
+    # Sub-messages set in place: handing built ones to the constructor copies them.
+    set_timestamp(envelope.occurred_at, event.occurred_at)
+    set_timestamp(envelope.recorded_at, event.recorded_at)
+    envelope.trace.traceparent = meta.traceparent
+    envelope.trace.tracestate = meta.tracestate
     headers = [
         ("event-type", event.event_type.encode()),
-        ("event-id", str(event.event_id).encode()),
+        ("event-id", event_id.encode()),
     ]
     if meta.traceparent:
         headers.append(("traceparent", meta.traceparent.encode()))
