@@ -1,9 +1,11 @@
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,8 +13,11 @@ from crm_contracts import decode_envelope
 from crm_devstack.broker import EmbeddedBroker
 from crm_devstack.ports import free_port
 from crm_devstack.testing import create_topic, eventually, read_topic, touchpoint_event
-from crm_eventstore import EventStore, Outbox
+from crm_eventstore import ANY, NO_STREAM, EventStore, Outbox, StreamAppend
 from crm_messaging import OutboxRelay
+from crm_messaging import relay as relay_module
+from crm_messaging.envelopes import OutboundRecord
+from crm_messaging.publishing import publish_all
 
 
 @asynccontextmanager
@@ -116,3 +121,64 @@ async def test_a_commit_wakes_the_idle_relay_at_once(
         await asyncio.gather(task, return_exceptions=True)
 
     assert len(records) == 2
+
+
+async def test_batch_after_batch_goes_out_in_order_without_repeats(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    # Batches of 50: the next one is fetched while the one before is in flight.
+    for n in range(12):
+        async with store.transaction() as uow:
+            await uow.append_streams([StreamAppend(f"stream-{key}", [
+                touchpoint_event(topic, f"k{key}", n * 10 + i) for i in range(10)], ANY)
+                for key in range(5)])
+    relay = OutboxRelay(engine, producer, producer_name="test",
+                        bootstrap_servers=kafka_bootstrap, batch_size=50)
+    task = asyncio.create_task(relay.run())
+    try:
+        records = await read_topic(kafka_bootstrap, topic, at_least=600)
+        await eventually(lambda: outbox_is_empty(engine))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    envelopes = [decode_envelope(r.value) for r in records]
+    assert len({e.event_id for e in envelopes}) == len(envelopes) == 600
+    versions_by_key: dict[str, list[int]] = defaultdict(list)
+    for envelope in envelopes:
+        versions_by_key[envelope.customer_key].append(envelope.stream_version)
+    assert {key: len(v) for key, v in versions_by_key.items()} == {f"k{k}": 120 for k in range(5)}
+    assert all(v == sorted(v) for v in versions_by_key.values())
+
+
+async def test_a_failed_send_drops_the_prepared_batch_and_sends_both_again(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with store.transaction() as uow:
+        await uow.append_streams([StreamAppend("stream", [
+            touchpoint_event(topic, "k", n) for n in range(100)], NO_STREAM)])
+    sent: list[list[int]] = []  # the stream versions of each call, failed or not
+
+    async def second_call_fails(producer: AIOKafkaProducer,
+                                records: Sequence[OutboundRecord]) -> None:
+        sent.append([decode_envelope(r.value).stream_version for r in records])
+        if len(sent) == 2:
+            raise KafkaConnectionError("the broker went away")
+        await publish_all(producer, records)
+
+    monkeypatch.setattr(relay_module, "publish_all", second_call_fails)
+    relay = OutboxRelay(engine, producer, producer_name="test",
+                        bootstrap_servers=kafka_bootstrap, batch_size=25)
+    task = asyncio.create_task(relay.run())
+    try:
+        records = await read_topic(kafka_bootstrap, topic, at_least=100)
+        await eventually(lambda: outbox_is_empty(engine))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    # The batch after the failed one was prepared meanwhile, but never sent before it.
+    assert sent[:3] == [list(range(1, 26)), list(range(26, 51)), list(range(26, 51))]
+    assert [decode_envelope(r.value).stream_version for r in records] == list(range(1, 101))

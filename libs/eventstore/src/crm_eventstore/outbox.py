@@ -24,9 +24,12 @@ __all__ = ["Outbox", "PendingEvent"]
 _PREFIXED = ", ".join("e." + c.strip() for c in _COLUMNS.split(","))
 
 # The relay's two statements, once or twice per batch it publishes: through the driver.
+# The entries given in $2 are passed over (a relay's batch in flight): NOT IN a
+# subquery is a hashed lookup per entry, where <> ALL would scan the array.
 _FETCH = f"""
 SELECT o.id AS outbox_id, {_PREFIXED}
 FROM outbox o JOIN events e USING (global_position)
+WHERE o.id NOT IN (SELECT unnest($2::bigint[]))
 ORDER BY o.id LIMIT $1
 """
 
@@ -77,9 +80,12 @@ class Outbox:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
-    async def fetch(self, limit: int) -> list[PendingEvent]:
-        """The oldest ``limit`` entries, in the order they were enqueued."""
-        rows = await (await driver_connection(self.connection)).fetch(_FETCH, limit)
+    async def fetch(self, limit: int, passing_over: Sequence[PendingEvent] = ()
+                    ) -> list[PendingEvent]:
+        """The oldest ``limit`` entries, in the order they were enqueued, except those of
+        ``passing_over`` (fetched before and still being published)."""
+        rows = await (await driver_connection(self.connection)).fetch(
+            _FETCH, limit, [p.outbox_id for p in passing_over])
         return [PendingEvent(row[0], _recorded(row[1:])) for row in rows]
 
     async def acknowledge(self, published: Sequence[PendingEvent]) -> None:

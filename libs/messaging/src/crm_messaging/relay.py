@@ -3,8 +3,9 @@
 One relay per service schema is the leader (a Postgres advisory lock held by
 its connection); others wait to take over. The leader repeatedly takes the
 oldest outbox entries, sends them, waits for Kafka's acknowledgement and only
-then deletes them. A crash at any point leaves the entries in the outbox, so
-they are sent again (at least once); consumers deduplicate by event id.
+then deletes them; while Kafka acknowledges one batch, it fetches and seals the
+next, which goes out only after. A crash at any point leaves the entries in the
+outbox, so they are sent again (at least once); consumers deduplicate by event id.
 
 The embedded broker keeps topics in memory. When the relay becomes leader, and
 now and then after, it compares what it has published with what the broker
@@ -20,13 +21,14 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_eventstore import Outbox, PendingEvent, create_engine
-from crm_messaging.envelopes import outbound_record
+from crm_messaging.envelopes import OutboundRecord, outbound_record
 from crm_messaging.metrics import (
     OUTBOX_PENDING,
     RELAY_BATCH_SECONDS,
@@ -125,38 +127,73 @@ class OutboxRelay:
                 next_check = time.monotonic() + self.broker_check_interval
             # Cleared before the fetch: a commit after it wakes the wait below.
             self._woken.clear()
-            if not await self.publish_batch(outbox):
+            if not await self._publish_while_pending(outbox, until=next_check):
                 OUTBOX_PENDING.labels(self.producer_name).set(0)
                 # Woken by the outbox trigger; the interval only bounds a lost wake-up.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken.wait(), self.idle_interval)
 
+    async def _publish_while_pending(self, outbox: Outbox, until: float) -> int:
+        """Publish batch after batch until the outbox is empty or ``until`` (monotonic) has
+        passed; return how many events were published.
+
+        Pipelined: while Kafka acknowledges a batch, the next one is fetched and sealed
+        (passing over the entries in flight). It is handed to the producer only once the
+        one before is acknowledged, so records go out in the same order as one batch at a
+        time; if a send fails, the prepared batch is dropped and stays in the outbox.
+        """
+        published = 0
+        batch = await self._prepare(outbox, passing_over=())
+        while batch.pending:
+            sending = asyncio.ensure_future(self._send(batch))
+            try:
+                self._woken.clear()
+                following = (await self._prepare(outbox, passing_over=batch.pending)
+                             if time.monotonic() < until else _Batch([], []))
+            except BaseException:
+                sending.cancel()  # its entries stay in the outbox, to be sent again
+                with contextlib.suppress(BaseException):
+                    await sending
+                raise
+            await sending  # raises if the send failed: nothing after it goes out
+            await self._acknowledge(outbox, batch)
+            published += len(batch.pending)
+            batch = following
+        return published
+
     async def publish_batch(self, outbox: Outbox) -> int:
         """Publish the oldest outbox entries; return how many were published."""
-        pending = await outbox.fetch(self.batch_size)
-        await outbox.connection.commit()
-        if not pending:
-            return 0
-        started = time.perf_counter()
-        await self._send_all(pending)
-        await outbox.acknowledge(pending)
-        RELAY_BATCH_SECONDS.labels(self.producer_name).observe(time.perf_counter() - started)
-        for topic, count in Counter(p.event.topic for p in pending).items():
-            RELAY_PUBLISHED.labels(self.producer_name, topic or "").inc(count)
-        return len(pending)
+        batch = await self._prepare(outbox, passing_over=())
+        if batch.pending:
+            await self._send(batch)
+            await self._acknowledge(outbox, batch)
+        return len(batch.pending)
 
-    async def _send_all(self, pending: Sequence[PendingEvent]) -> None:
+    async def _prepare(self, outbox: Outbox, passing_over: Sequence[PendingEvent]) -> _Batch:
+        """The next entries and their records (sealed where the policy says)."""
+        pending = await outbox.fetch(self.batch_size, passing_over)
+        await outbox.connection.commit()
+        return _Batch(pending, await self._records(pending))
+
+    async def _send(self, batch: _Batch) -> None:
+        started = time.perf_counter()
+        await publish_all(self.producer, batch.records)
+        RELAY_BATCH_SECONDS.labels(self.producer_name).observe(time.perf_counter() - started)
+
+    async def _acknowledge(self, outbox: Outbox, batch: _Batch) -> None:
+        await outbox.acknowledge(batch.pending)
+        for topic, count in Counter(p.event.topic for p in batch.pending).items():
+            RELAY_PUBLISHED.labels(self.producer_name, topic or "").inc(count)
+
+    async def _records(self, pending: Sequence[PendingEvent]) -> list[OutboundRecord]:
         if self.seal is None or self.vault is None:
-            await publish_all(self.producer,
-                              (outbound_record(p.event, self.producer_name) for p in pending))
-            return
+            return [outbound_record(p.event, self.producer_name) for p in pending]
         key_ids = [self.seal(p.event) for p in pending]
         # One vault round trip per batch: the keys are issued (or found) together.
         secrets = await self.vault.issue({k for k in key_ids if k is not None})
-        await publish_all(self.producer, (
-            outbound_record(p.event, self.producer_name,
-                            None if key_id is None else (key_id, secrets[key_id]))
-            for p, key_id in zip(pending, key_ids, strict=True)))
+        return [outbound_record(p.event, self.producer_name,
+                                None if key_id is None else (key_id, secrets[key_id]))
+                for p, key_id in zip(pending, key_ids, strict=True)]
 
     async def republish_lost_topics(self, outbox: Outbox) -> list[str]:
         """Requeue the history of every topic the broker has lost; return their names."""
@@ -170,6 +207,14 @@ class OutboxRelay:
                     "republishing %d events from the event store", topic, published, queued)
                 lost.append(topic)
         return lost
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Outbox entries and the records that publish them, in the same order."""
+
+    pending: list[PendingEvent]
+    records: list[OutboundRecord]
 
 
 async def topic_is_empty(bootstrap_servers: str, topic: str) -> bool:
