@@ -26,7 +26,8 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     the erasure of touchpoints whose person was erased."""
     assert isinstance(settings, TouchpointSettings)
     ingestion = TouchpointIngestion(settings.ingestion_rules(),
-                                    settings.partition_key_secret.get_secret_value().encode())
+                                    settings.partition_key_secret.get_secret_value().encode(),
+                                    writers=settings.group_commit_writers)
     limiter = RateLimiter(settings.rate_limit_events_per_second,
                           settings.rate_limit_burst_events)
     return create_app(

@@ -52,6 +52,7 @@ class TouchpointIngestion:
 
     rules: IngestionRules
     partition_secret: bytes
+    writers: int = 1  # transactions in flight at once (see the group_commit_writers setting)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _committer: GroupCommitter[Submission, Recorded] | None = None
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -63,7 +64,7 @@ class TouchpointIngestion:
         async def write(submissions: list[Submission]) -> list[Recorded]:
             return await record_touchpoints(store, submissions, self.partition_secret)
 
-        self._committer = GroupCommitter(write, max_items=2_000, writers=2)
+        self._committer = GroupCommitter(write, max_items=2_000, writers=self.writers)
         self._ready.set()
         await self._committer.run()
 
