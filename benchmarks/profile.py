@@ -32,10 +32,11 @@ from crm_messaging.publishing import publish_all
 from crm_messaging.sealing import seal
 
 THROUGHPUT_TOUCHPOINTS = 10_000
-# The issue asks for 2,000/s; that is above today's capacity (see the backlog figure),
-# where lag only grows. Measured at a rate the service sustains until it is faster.
-STEADY_RATE = 1_000
+# The issue asks for the lag at 2,000/s: measured so with returning visitors (most real
+# traffic). Touchpoints that each pair identifiers anew are resolved at about 2,000/s at
+# most (the worst-case backlog figure), where lag only grows: measured at 1,000/s.
 STEADY_SECONDS = 10
+STEADY_RATES = {"pairing anew": 1_000, "returning visitors": 2_000}
 
 
 Record = tuple[str, bytes, Envelope]
@@ -175,18 +176,24 @@ async def run(stack: Stack, report: Report) -> None:
                 note="target >= 5,000",
             )
         )
-        steady = await _on_the_wire(vault, _people_touchpoints(STEADY_RATE * STEADY_SECONDS, "s"))
-        lags = await _steady(producer, topic, engine, steady,
-                             len(warmup) + len(records) + len(returning))
-        for p in (50, 99):
-            report.add(
-                Measurement(
-                    "profile",
-                    f"lag p{p} at a steady {STEADY_RATE:,}/s",
-                    lags[min(len(lags) - 1, int(p / 100 * len(lags)))],
-                    "ms",
+        resolved = len(warmup) + len(records) + len(returning)
+        for (workload, rate), make in zip(STEADY_RATES.items(),
+                                          (_people_touchpoints, _returning_touchpoints),
+                                          strict=True):
+            steady = await _on_the_wire(vault, make(rate * STEADY_SECONDS, f"s{rate}"))
+            lags = await _steady(producer, topic, engine, steady, resolved, rate)
+            resolved += len(steady)
+            for p in (50, 99):
+                report.add(
+                    Measurement(
+                        "profile",
+                        f"lag p{p} at a steady {rate:,}/s, {workload}",
+                        lags[min(len(lags) - 1, int(p / 100 * len(lags)))],
+                        "ms",
+                        note="p99 reported at 2,000/s (issue 4)" if p == 99 and rate == 2_000
+                        else "",
+                    )
                 )
-            )
     finally:
         service.stop()
         await producer.stop()
@@ -205,12 +212,12 @@ async def _publish(producer: AIOKafkaProducer, topic: str,
 
 async def _steady(
     producer: AIOKafkaProducer, topic: str, engine: object,
-    records: list[tuple[str, bytes, bytes]], before: int,
+    records: list[tuple[str, bytes, bytes]], before: int, rate: int,
 ) -> list[float]:
     sent_at: dict[str, float] = {}
     start = time.time()
     for n, (event_id, key, value) in enumerate(records):
-        delay = start + n / STEADY_RATE - time.time()
+        delay = start + n / rate - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
         sent_at[event_id] = time.time()
