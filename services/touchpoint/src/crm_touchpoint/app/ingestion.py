@@ -108,7 +108,7 @@ def _metadata() -> EventMetadata:
 
 def _outcome_of(submission: Submission, recorded: Recorded) -> Outcome:
     touchpoint: ValidatedTouchpoint = submission.touchpoint
-    event_id = str(touchpoint.event_id)
+    event_id = touchpoint.event_id_text
     if recorded is Recorded.ACCEPTED:
         return Outcome(event_id, Status.ACCEPTED, warnings=touchpoint.warnings)
     if recorded is Recorded.DUPLICATE:

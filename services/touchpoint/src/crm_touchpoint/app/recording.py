@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from uuid import UUID
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_contracts import pack_payload
@@ -63,15 +62,15 @@ async def record_touchpoints(store: EventStore, submissions: list[Submission],
     outbox row) by one statement: one round trip for the whole group. Committed before
     this returns: the caller may answer 202.
     """
-    ids = [str(s.touchpoint.event_id) for s in submissions]
+    ids = [s.touchpoint.event_id_text for s in submissions]
     hashes = [s.touchpoint.content_hash() for s in submissions]
     first: dict[str, tuple[Submission, bytes]] = {}
     for submission, event_id, content_hash in zip(submissions, ids, hashes, strict=True):
         first.setdefault(event_id, (submission, content_hash))
     appends = [StreamAppend(stream_id(event_id), [_event(submission, partition_secret)],
                             NO_STREAM) for event_id, (submission, _) in first.items()]
-    fingerprints = {UUID(event_id): content_hash
-                    for event_id, (_, content_hash) in first.items()}
+    fingerprints = {submission.touchpoint.event_id: content_hash
+                    for submission, content_hash in first.values()}
     appended = {str(i) for i in await store.append_once(appends, fingerprints, LEDGER)}
     known = {event_id: content_hash for event_id, (_, content_hash) in first.items()}
     if missed := [event_id for event_id in first if event_id not in appended]:

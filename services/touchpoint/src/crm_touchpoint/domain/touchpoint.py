@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import orjson
 from pydantic import BaseModel
@@ -45,6 +46,11 @@ class ValidatedTouchpoint:
     properties: Properties = field(hash=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
+    @cached_property
+    def event_id_text(self) -> str:
+        """``str(event_id)``, made once: the API, the wire and the store all need it."""
+        return str(self.event_id)
+
     def content_hash(self) -> bytes:
         """SHA-256 of the canonical JSON of :meth:`to_json` (sorted keys, compact, UTF-8).
 
@@ -75,7 +81,7 @@ class ValidatedTouchpoint:
         """The touchpoint in the public API's JSON shape, normalised (absent optionals left
         out); validating it again gives an equal touchpoint."""
         return {
-            "event_id": str(self.event_id),
+            "event_id": self.event_id_text,
             "channel": self.channel,
             "type": self.type,
             "occurred_at": format_timestamp(self.occurred_at),

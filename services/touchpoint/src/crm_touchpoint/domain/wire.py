@@ -71,7 +71,7 @@ def touchpoint_to_proto(
     which was a third of the cost (this runs for every accepted event).
     """
     message = pb.TouchpointRecorded(
-        event_id=str(touchpoint.event_id),
+        event_id=touchpoint.event_id_text,
         channel=_CHANNELS[touchpoint.channel],
         type=touchpoint.type,
         traits=touchpoint.traits,
