@@ -144,3 +144,47 @@ async def test_one_call_may_append_to_a_stream_several_times(store: EventStore) 
         async with store.transaction() as uow:
             await uow.append_streams([StreamAppend("t", [event()], NO_STREAM),
                                       StreamAppend("t", [event()], 5)])
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared values", "mixed values"])
+async def test_every_column_is_stored_per_event_whether_the_call_shares_its_values(
+    store: EventStore, shared: bool,
+) -> None:
+    # Columns with one value for every event of a call travel as one value: both ways
+    # must store exactly what each event says.
+    def made(n: int) -> NewEvent:
+        varied = not shared and n % 2
+        return NewEvent(
+            f"test.Kind{n % 2 if varied else 0}", f"p{n}".encode(), event().occurred_at,
+            topic=(None if varied else "crm.t"), schema_version=2 if varied else 1,
+            metadata=EventMetadata(*(f"{name}{n if varied else ''}" for name in (
+                "corr", "cause", "parent", "state"))))
+
+    events = [made(n) for n in range(4)]
+    async with store.transaction() as uow:
+        await uow.append_streams([StreamAppend(f"s{n}", [e], NO_STREAM)
+                                  for n, e in enumerate(events[:2])]
+                                 + [StreamAppend("s-many", events[2:], ANY)])
+
+    async with store.transaction() as uow:
+        stored = await uow.read_streams(["s0", "s1", "s-many"])
+    assert [(e.event_id, e.event_type, e.schema_version, e.topic, e.metadata, e.payload)
+            for e in stored] == [
+        (e.event_id, e.event_type, e.schema_version, e.topic, e.metadata, e.payload)
+        for e in events]
+    assert [(e.stream_id, e.stream_version) for e in stored] == [
+        ("s0", 1), ("s1", 1), ("s-many", 1), ("s-many", 2)]
+
+
+async def test_a_call_whose_events_all_share_their_values_appends_each(
+    store: EventStore,
+) -> None:
+    events = [NewEvent("test.Same", b"p", event().occurred_at, topic="crm.t") for _ in range(3)]
+    async with store.transaction() as uow:
+        appended = await uow.append_streams([StreamAppend(f"s{n}", [e], NO_STREAM)
+                                             for n, e in enumerate(events)])
+
+    assert [a.stream_version for a in appended] == [1, 1, 1]
+    async with store.transaction() as uow:
+        stored = await uow.read_streams(["s0", "s1", "s2"])
+    assert {e.event_id for e in stored} == {e.event_id for e in events}

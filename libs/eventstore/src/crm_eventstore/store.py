@@ -55,7 +55,12 @@ class AppendedEvent:
 _APPEND_TEMPLATE = """
 WITH {claim}xid AS MATERIALIZED (SELECT pg_current_xact_id() AS tx_id),
 input AS (
-    SELECT t.*, xid.tx_id FROM xid, unnest(
+    SELECT t.stream_id, {ord} AS ord, {expected} AS expected, t.event_id,
+           {event_type} AS event_type, {schema_version} AS schema_version, t.payload,
+           t.customer_key, {topic} AS topic, t.occurred_at,
+           {correlation_id} AS correlation_id, {causation_id} AS causation_id,
+           {traceparent} AS traceparent, {tracestate} AS tracestate, t.n, xid.tx_id
+    FROM xid, unnest(
         CAST($1 AS text[]), CAST($2 AS bigint[]), CAST($3 AS bigint[]),
         CAST($4 AS uuid[]), CAST($5 AS text[]), CAST($6 AS integer[]), CAST($7 AS bytea[]),
         CAST($8 AS text[]), CAST($9 AS text[]), CAST($10 AS timestamptz[]),
@@ -94,7 +99,19 @@ queued AS (
 SELECT global_position, stream_id, stream_version, event_id FROM inserted
 ORDER BY global_position
 """
-_APPEND = _APPEND_TEMPLATE.format(claim="", only_claimed="")
+# Columns whose value is often the same for every event of a call (one request's trace,
+# one type, first versions): sent as one value then (see _append_columns), which the
+# statement repeats. Each array element costs the driver ~0.3 us to check and encode.
+_SHARED_COLUMNS = {"ord": (1, "bigint"), "expected": (2, "bigint"),
+                   "event_type": (4, "text"), "schema_version": (5, "integer"),
+                   "topic": (8, "text"), "correlation_id": (10, "text"),
+                   "causation_id": (11, "text"), "traceparent": (12, "text"),
+                   "tracestate": (13, "text")}
+_SHARED_VALUES = {
+    name: f"CASE WHEN cardinality(CAST(${index + 1} AS {kind}[])) = 1"
+          f" THEN (CAST(${index + 1} AS {kind}[]))[1] ELSE t.{name} END"
+    for name, (index, kind) in _SHARED_COLUMNS.items()}
+_APPEND = _APPEND_TEMPLATE.format(claim="", only_claimed="", **_SHARED_VALUES)
 
 # The idempotent variant: each event id is first claimed in a ledger table (event_id
 # uuid primary key, content_hash bytea); only the events whose id this statement claimed
@@ -114,7 +131,7 @@ def _append_once_statement(ledger: str) -> str:
     validate_schema_name(ledger)  # an identifier of our own code, checked all the same
     return _APPEND_TEMPLATE.format(
         claim=_CLAIM.format(ledger=ledger),
-        only_claimed="WHERE t.event_id IN (SELECT event_id FROM claimed)")
+        only_claimed="WHERE t.event_id IN (SELECT event_id FROM claimed)", **_SHARED_VALUES)
 
 
 _COLUMNS = """global_position, stream_id, stream_version, event_id, event_type, schema_version,
@@ -376,7 +393,8 @@ _EVENT_IDS = 3  # the event ids' column among _append_columns
 
 
 def _append_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
-    """The parameters of the append statement: one array per column, one entry per event.
+    """The parameters of the append statement: one array per column, one entry per event
+    (one entry in all for a shared column whose events all have the same value).
 
     A stream may appear in several appends of one call: its events are numbered
     on from the first append's expected version, and a later exact expectation
@@ -413,6 +431,10 @@ def _append_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
             traceparents.append(meta.traceparent)
             tracestates.append(meta.tracestate)
         written[stream] = already + len(append.events)
+    for index, _ in _SHARED_COLUMNS.values():
+        column = columns[index]
+        if len(column) > 1 and column.count(column[0]) == len(column):
+            columns[index] = column[:1]  # one value for every event (see _SHARED_COLUMNS)
     return columns
 
 
