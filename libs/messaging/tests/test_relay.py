@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,15 +22,25 @@ from crm_messaging.publishing import publish_all
 
 @asynccontextmanager
 async def running_relay(
-    engine: AsyncEngine, producer: AIOKafkaProducer, bootstrap: str
+    engine: AsyncEngine, producer: AIOKafkaProducer, bootstrap: str, batch_size: int = 1_000
 ) -> AsyncIterator[OutboxRelay]:
-    relay = OutboxRelay(engine, producer, producer_name="test", bootstrap_servers=bootstrap)
+    relay = OutboxRelay(engine, producer, producer_name="test", bootstrap_servers=bootstrap,
+                        batch_size=batch_size)
     task = asyncio.create_task(relay.run())
     try:
         yield relay
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def relayed(engine: AsyncEngine, producer: AIOKafkaProducer, bootstrap: str,
+                  topic: str, count: int, batch_size: int) -> list[ConsumerRecord]:
+    """The ``count`` records a relay publishes from the outbox, once it is empty."""
+    async with running_relay(engine, producer, bootstrap, batch_size):
+        records = await read_topic(bootstrap, topic, at_least=count)
+        await eventually(lambda: outbox_is_empty(engine))
+    return records
 
 
 async def outbox_is_empty(engine: AsyncEngine) -> bool:
@@ -133,15 +143,7 @@ async def test_batch_after_batch_goes_out_in_order_without_repeats(
             await uow.append_streams([StreamAppend(f"stream-{key}", [
                 touchpoint_event(topic, f"k{key}", n * 10 + i) for i in range(10)], ANY)
                 for key in range(5)])
-    relay = OutboxRelay(engine, producer, producer_name="test",
-                        bootstrap_servers=kafka_bootstrap, batch_size=50)
-    task = asyncio.create_task(relay.run())
-    try:
-        records = await read_topic(kafka_bootstrap, topic, at_least=600)
-        await eventually(lambda: outbox_is_empty(engine))
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    records = await relayed(engine, producer, kafka_bootstrap, topic, 600, batch_size=50)
 
     envelopes = [decode_envelope(r.value) for r in records]
     assert len({e.event_id for e in envelopes}) == len(envelopes) == 600
@@ -169,15 +171,7 @@ async def test_a_failed_send_drops_the_prepared_batch_and_sends_both_again(
         await publish_all(producer, records)
 
     monkeypatch.setattr(relay_module, "publish_all", second_call_fails)
-    relay = OutboxRelay(engine, producer, producer_name="test",
-                        bootstrap_servers=kafka_bootstrap, batch_size=25)
-    task = asyncio.create_task(relay.run())
-    try:
-        records = await read_topic(kafka_bootstrap, topic, at_least=100)
-        await eventually(lambda: outbox_is_empty(engine))
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    records = await relayed(engine, producer, kafka_bootstrap, topic, 100, batch_size=25)
 
     # The batch after the failed one was prepared meanwhile, but never sent before it.
     assert sent[:3] == [list(range(1, 26)), list(range(26, 51)), list(range(26, 51))]
