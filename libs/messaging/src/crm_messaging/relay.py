@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -163,11 +164,7 @@ class OutboxRelay:
 
     async def publish_batch(self, outbox: Outbox) -> int:
         """Publish the oldest outbox entries; return how many were published."""
-        batch = await self._prepare(outbox, passing_over=())
-        if batch.pending:
-            await self._send(batch)
-            await self._acknowledge(outbox, batch)
-        return len(batch.pending)
+        return await self._publish_while_pending(outbox, until=-math.inf)  # one batch
 
     async def _prepare(self, outbox: Outbox, passing_over: Sequence[PendingEvent]) -> _Batch:
         """The next entries and their records (sealed where the policy says)."""
