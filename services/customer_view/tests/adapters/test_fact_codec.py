@@ -32,15 +32,18 @@ FACT_TYPES = get_args(Fact)
 moments = st.builds(lambda us: T0 + timedelta(microseconds=us),
                     st.integers(-10**15, 10**15))
 texts = st.text(max_size=12)
+# The integers of facts come from uint32 fields of the touchpoint contract; the JSON
+# codec (orjson) takes any 64-bit integer, and none wider can arrive.
+wire_ints = st.integers(-2**63, 2**63 - 1)
 money = st.builds(Money, texts, texts)
 properties = st.one_of(
     st.none(),
     st.builds(OrderProperties, texts, money,
-              st.lists(st.builds(OrderItem, texts, texts, st.integers(), money),
+              st.lists(st.builds(OrderItem, texts, texts, wire_ints, money),
                        max_size=2).map(tuple)),
     st.builds(RefundProperties, texts, money),
-    st.builds(CallProperties, st.integers(), texts, texts, texts, st.none() | st.integers()),
-    st.builds(SurveyResponseProperties, st.none() | st.integers(), st.none() | st.integers(),
+    st.builds(CallProperties, wire_ints, texts, texts, texts, st.none() | wire_ints),
+    st.builds(SurveyResponseProperties, st.none() | wire_ints, st.none() | wire_ints,
               texts),
     st.builds(ComplaintProperties, texts, texts),
     st.builds(PageViewProperties, texts, texts, texts),
