@@ -25,7 +25,6 @@ from crm_eventstore.db import autocommit, validate_schema_name
 from crm_eventstore.driver import driver_connection
 from crm_eventstore.errors import DuplicateEvent, ReadTimeout, WrongExpectedVersion
 from crm_eventstore.events import ANY, EventMetadata, NewEvent, RecordedEvent
-from crm_eventstore.packed import packed, unpacked
 
 __all__ = ["AppendedEvent", "EventStore", "StreamAppend", "UnitOfWork"]
 
@@ -52,22 +51,20 @@ class AppendedEvent:
 # the outbox rows. The xid CTE is joined into every input row so the transaction
 # has its id *before* any position is drawn from the sequence; read_all relies on it.
 # Sent through the driver (crm_eventstore.driver): its parameters are the columns of
-# _append_columns, in that order; the text columns travel packed (crm_eventstore.packed)
-# and are unpacked once, in the texts CTE.
+# _append_columns, in that order.
 _APPEND_TEMPLATE = """
 WITH {claim}xid AS MATERIALIZED (SELECT pg_current_xact_id() AS tx_id),
-texts AS MATERIALIZED (SELECT {texts}),
 input AS (
     SELECT t.stream_id, {ord} AS ord, {expected} AS expected, t.event_id,
            {event_type} AS event_type, {schema_version} AS schema_version, t.payload,
            t.customer_key, {topic} AS topic, t.occurred_at,
            {correlation_id} AS correlation_id, {causation_id} AS causation_id,
            {traceparent} AS traceparent, {tracestate} AS tracestate, t.n, xid.tx_id
-    FROM xid, texts AS c, unnest(
-        c.stream_id, CAST($2 AS bigint[]), CAST($3 AS bigint[]),
-        CAST($4 AS uuid[]), c.event_type, CAST($6 AS integer[]), CAST($7 AS bytea[]),
-        c.customer_key, c.topic, CAST($10 AS timestamptz[]),
-        c.correlation_id, c.causation_id, c.traceparent, c.tracestate
+    FROM xid, unnest(
+        CAST($1 AS text[]), CAST($2 AS bigint[]), CAST($3 AS bigint[]),
+        CAST($4 AS uuid[]), CAST($5 AS text[]), CAST($6 AS integer[]), CAST($7 AS bytea[]),
+        CAST($8 AS text[]), CAST($9 AS text[]), CAST($10 AS timestamptz[]),
+        CAST($11 AS text[]), CAST($12 AS text[]), CAST($13 AS text[]), CAST($14 AS text[])
     ) WITH ORDINALITY AS t(stream_id, ord, expected, event_id, event_type, schema_version,
                            payload, customer_key, topic, occurred_at, correlation_id,
                            causation_id, traceparent, tracestate, n)
@@ -102,31 +99,19 @@ queued AS (
 SELECT global_position, stream_id, stream_version, event_id FROM inserted
 ORDER BY global_position
 """
-# The text columns, by parameter index (from 0): packed, each array element costs the
-# driver ~0.45 us to check and encode (crm_eventstore.packed).
-_TEXT_COLUMNS = {"stream_id": 0, "event_type": 4, "customer_key": 7, "topic": 8,
-                 "correlation_id": 10, "causation_id": 11, "traceparent": 12,
-                 "tracestate": 13}
 # Columns whose value is often the same for every event of a call (one request's trace,
 # one type, first versions): sent as one value then (see _append_columns), which the
-# statement repeats.
+# statement repeats. Each array element costs the driver ~0.3 us to check and encode.
 _SHARED_COLUMNS = {"ord": (1, "bigint"), "expected": (2, "bigint"),
                    "event_type": (4, "text"), "schema_version": (5, "integer"),
                    "topic": (8, "text"), "correlation_id": (10, "text"),
                    "causation_id": (11, "text"), "traceparent": (12, "text"),
                    "tracestate": (13, "text")}
-
-
-def _shared_value(name: str, index: int, kind: str) -> str:
-    column = f"c.{name}" if name in _TEXT_COLUMNS else f"CAST(${index + 1} AS {kind}[])"
-    return f"CASE WHEN cardinality({column}) = 1 THEN ({column})[1] ELSE t.{name} END"
-
-
-_SHARED_VALUES = {name: _shared_value(name, index, kind)
-                  for name, (index, kind) in _SHARED_COLUMNS.items()}
-_TEXTS = ", ".join(f"{unpacked(f'${index + 1}')} AS {name}"
-                   for name, index in _TEXT_COLUMNS.items())
-_APPEND = _APPEND_TEMPLATE.format(claim="", only_claimed="", texts=_TEXTS, **_SHARED_VALUES)
+_SHARED_VALUES = {
+    name: f"CASE WHEN cardinality(CAST(${index + 1} AS {kind}[])) = 1"
+          f" THEN (CAST(${index + 1} AS {kind}[]))[1] ELSE t.{name} END"
+    for name, (index, kind) in _SHARED_COLUMNS.items()}
+_APPEND = _APPEND_TEMPLATE.format(claim="", only_claimed="", **_SHARED_VALUES)
 
 # The idempotent variant: each event id is first claimed in a ledger table (event_id
 # uuid primary key, content_hash bytea); only the events whose id this statement claimed
@@ -146,8 +131,7 @@ def _append_once_statement(ledger: str) -> str:
     validate_schema_name(ledger)  # an identifier of our own code, checked all the same
     return _APPEND_TEMPLATE.format(
         claim=_CLAIM.format(ledger=ledger),
-        only_claimed="WHERE t.event_id IN (SELECT event_id FROM claimed)", texts=_TEXTS,
-        **_SHARED_VALUES)
+        only_claimed="WHERE t.event_id IN (SELECT event_id FROM claimed)", **_SHARED_VALUES)
 
 
 _COLUMNS = """global_position, stream_id, stream_version, event_id, event_type, schema_version,
@@ -408,16 +392,15 @@ async def _wait_finished(connection: AsyncConnection, xids: list[Any], timeout: 
 _EVENT_IDS = 3  # the event ids' column among _append_columns
 
 
-def _append_columns(appends: Sequence[StreamAppend]) -> list[Any]:
+def _append_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
     """The parameters of the append statement: one array per column, one entry per event
-    (one entry in all for a shared column whose events all have the same value), the
-    text columns packed.
+    (one entry in all for a shared column whose events all have the same value).
 
     A stream may appear in several appends of one call: its events are numbered
     on from the first append's expected version, and a later exact expectation
     must agree with what the earlier appends of the call already wrote.
     """
-    columns: list[Any] = [[] for _ in range(14)]
+    columns: list[list[Any]] = [[] for _ in range(14)]
     (streams, ordinals, expected, event_ids, event_types, schema_versions, payloads,
      customer_keys, topics, occurred, correlation, causation, traceparents,
      tracestates) = columns
@@ -452,8 +435,6 @@ def _append_columns(appends: Sequence[StreamAppend]) -> list[Any]:
         column = columns[index]
         if len(column) > 1 and column.count(column[0]) == len(column):
             columns[index] = column[:1]  # one value for every event (see _SHARED_COLUMNS)
-    for index in _TEXT_COLUMNS.values():
-        columns[index] = packed(columns[index])
     return columns
 
 
