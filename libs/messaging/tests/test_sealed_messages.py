@@ -3,27 +3,17 @@ unreadable once its key is destroyed."""
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.common.v1.envelope_pb2 import Envelope
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
-from crm_contracts import (
-    decode_envelope,
-    encode_envelope,
-    pack_payload,
-    to_timestamp,
-    unpack_payload,
-)
+from crm_contracts import decode_envelope, pack_payload, unpack_payload
 from crm_devstack.testing import OCCURRED, end_offset_total, eventually, read_topic
 from crm_eventstore import EventStore, NewEvent, RecordedEvent, UnitOfWork
 from crm_messaging import Consumer, ConsumerSettings, InboundMessage, KeyVault, OutboxRelay
-from crm_messaging.sealing import seal
 from crm_messaging.topics import dead_letter_topic
-from crm_messaging.vault import Opened
 
 
 def person_event(topic: str, person: str, n: int) -> NewEvent:
@@ -97,67 +87,3 @@ async def test_sealed_events_are_opened_for_consumers_until_their_key_is_destroy
     assert await applied_by(engine, "before") == everyone
     assert await applied_by(engine, "after") == everyone[3:]
     assert await end_offset_total(kafka_bootstrap, dead_letter_topic(topic)) == 0
-
-
-class _WatchedVault(KeyVault):
-    """A vault that notes the event ids of the envelopes it was asked to open."""
-
-    def __init__(self, vault: KeyVault) -> None:
-        super().__init__(vault.engine)
-        self.asked: list[str] = []
-
-    async def open(self, envelopes: Sequence[Envelope]) -> list[Opened]:
-        self.asked += [envelope.event_id for envelope in envelopes]
-        return await super().open(envelopes)
-
-
-async def test_the_next_poll_is_opened_while_a_chunk_is_applied(
-    store: EventStore, producer: AIOKafkaProducer, kafka_bootstrap: str, topic: str,
-    vault: KeyVault,
-) -> None:
-    key = f"test:{uuid.uuid4().hex}"
-    secret = (await vault.issue([key]))[key]
-    assert secret is not None
-    events = []
-    for n in range(10):
-        event_id = str(uuid.uuid4())
-        event_type, payload = pack_payload(TouchpointRecorded(event_id=event_id, type=f"t{n}"))
-        events.append(event_id)
-        await producer.send(topic, encode_envelope(Envelope(
-            event_id=event_id, event_type=event_type, schema_version=1, producer="test",
-            occurred_at=to_timestamp(OCCURRED), recorded_at=to_timestamp(OCCURRED),
-            payload=seal(payload, event_id=event_id, secret=secret), sealed_by=key)),
-            key=b"one-partition")
-    await producer.flush()
-    watched = _WatchedVault(vault)
-    chunks: list[list[str]] = []
-    overlapped: list[bool] = []
-
-    async def apply(messages: list[InboundMessage], uow: UnitOfWork) -> None:
-        if not chunks:  # the first chunk waits until the second one has been opened
-            overlapped.append(await _within(5, lambda: len(watched.asked) == 10))
-        chunks.append([unpack_payload(m.envelope).type for m in messages])  # type: ignore[attr-defined]
-
-    consumer = Consumer(bootstrap_servers=kafka_bootstrap, group_id="pipelined",
-                        topics=[topic], batch_handler=apply, store=store, producer=producer,
-                        vault=watched, settings=ConsumerSettings(
-                            poll_timeout_ms=100, chunk_size=5, max_poll_records=5))
-    task = asyncio.create_task(consumer.run())
-    try:
-        await eventually(lambda: sum(map(len, chunks)) == 10)
-    finally:
-        consumer.stop()
-        await asyncio.wait_for(task, 15)
-
-    assert overlapped == [True]
-    assert chunks == [[f"t{n}" for n in range(5)], [f"t{n}" for n in range(5, 10)]]
-    assert watched.asked == events
-
-
-async def _within(seconds: float, condition: Callable[[], bool]) -> bool:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.01)
-    return True

@@ -15,11 +15,6 @@ a chunk then costs one statement and one inbox row per message less, and the inb
 table does not grow with every message of a busy topic. The kit still drops repeats of
 an event id within a chunk. The customer view does.
 
-The next poll is decoded (and opened, below) while a chunk is applied: that work is
-done while the chunk's transaction waits on Postgres, off the consumer's critical path.
-A chunk polled before a rebalance is applied only for the partitions still owned when
-its turn comes.
-
 Given a key vault, the kit opens sealed payloads (``crm_messaging.sealing``) before
 handlers see them, with one vault query per chunk. A message whose key was destroyed
 belongs to an erased person: it is skipped (counted as ``erased``), never applied.
@@ -43,7 +38,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -194,46 +188,32 @@ class Consumer:
         """Consume until :meth:`stop` is called or the task is cancelled."""
         self._kafka.subscribe(self.topics, listener=_WaitForChunk(self._chunk_lock,
                                                                  self._commit_uncommitted))
-        polling: asyncio.Task[list[_Prepared]] | None = None
         try:
             # Inside the try: start() waits for the group to assign partitions, and a task
             # cancelled in that wait must still close the client and its background tasks.
             await self._kafka.start()
-            polling = asyncio.create_task(self._poll())
             while not self._stopping.is_set():
-                chunks = await polling
-                # The next poll is decoded and opened while these chunks are applied: the
-                # event loop does that work while their transactions wait on Postgres.
-                polling = asyncio.create_task(self._poll())
-                for chunk in chunks:
+                batches = await self._kafka.getmany(
+                    timeout_ms=self.settings.poll_timeout_ms,
+                    max_records=self.settings.max_poll_records,
+                )
+                for chunk in _chunks(batches, self.settings.chunk_size):
                     if self._stopping.is_set():
                         break
                     await self._consume_chunk(chunk)
+                self._report_lag()
             await self._commit_uncommitted()
         finally:
-            await _discard(polling)
             await self._kafka.stop()
 
-    async def _poll(self) -> list[_Prepared]:
-        """The next poll's records in chunks, decoded and opened, not applied yet."""
-        batches = await self._kafka.getmany(
-            timeout_ms=self.settings.poll_timeout_ms,
-            max_records=self.settings.max_poll_records,
-        )
-        self._report_lag()
-        return [await self._prepare(chunk)
-                for chunk in _chunks(batches, self.settings.chunk_size)]
-
-    async def _consume_chunk(self, chunk: _Prepared) -> None:
+    async def _consume_chunk(self, records: list[ConsumerRecord]) -> None:
         async with self._chunk_lock:
             # Revoked partitions are skipped: the new owner starts from our last commit.
             owned = self._kafka.assignment()
-            records = [r for r in chunk.records if TopicPartition(r.topic, r.partition) in owned]
+            records = [r for r in records if TopicPartition(r.topic, r.partition) in owned]
             if not records:
                 return
-            self._count(chunk.outcomes)
-            applied = await self._apply_prepared(
-                [(r, m) for r, m in chunk.pairs if TopicPartition(r.topic, r.partition) in owned])
+            applied = await self._apply_chunk(records)
             # Only once the chunk is done: a failed one must never be committed later.
             self._uncommitted.update(_next_offsets(records))
             if applied or time.monotonic() - self._last_commit >= self.settings.idle_commit_seconds:
@@ -245,27 +225,26 @@ class Consumer:
             self._last_commit = time.monotonic()
             await self._commit(offsets)
 
-    async def _prepare(self, records: list[ConsumerRecord]) -> _Prepared:
-        """A chunk decoded, passed over where unwanted, and opened where sealed."""
-        outcomes: Counter[tuple[str, str]] = Counter()
+    async def _apply_chunk(self, records: list[ConsumerRecord]) -> bool:
+        """Apply a chunk; whether it had anything to apply (or dead-letter)."""
         if self.event_types is not None:
-            wanted = [record for record in records if self._maybe_wanted(record, outcomes)]
-            decoded = [(record, _decode(record)) for record in wanted]
-            decoded = [(record, m) for record, m in decoded if self._wanted(record, m, outcomes)]
+            ignored: Counter[tuple[str, str]] = Counter()
+            records = [record for record in records if self._maybe_wanted(record, ignored)]
+            decoded = [(record, _decode(record)) for record in records]
+            decoded = [(record, m) for record, m in decoded if self._wanted(record, m, ignored)]
+            records = [record for record, _ in decoded]
+            self._count(ignored)
         else:
             decoded = [(record, _decode(record)) for record in records]
         opened = await self._open_sealed([m for _, m in decoded])
         pairs: list[tuple[ConsumerRecord, InboundMessage | str]] = []
-        for (record, _), message in zip(decoded, opened, strict=True):
+        erased: Counter[tuple[str, str]] = Counter()
+        for record, message in zip(records, opened, strict=True):
             if isinstance(message, _Erased):
-                outcomes[record.topic, "erased"] += 1
+                erased[record.topic, "erased"] += 1
             else:
                 pairs.append((record, message))
-        return _Prepared(records, pairs, outcomes)
-
-    async def _apply_prepared(self, pairs: list[tuple[ConsumerRecord, InboundMessage | str]],
-                              ) -> bool:
-        """Apply a chunk; whether it had anything to apply (or dead-letter)."""
+        self._count(erased)
         messages = [m for _, m in pairs if isinstance(m, InboundMessage)]
         if not pairs:
             return False
@@ -419,26 +398,6 @@ class Consumer:
             if end is not None and done is not None:
                 CONSUMER_LAG.labels(self.group_id, partition.topic, partition.partition).set(
                     max(end - done, 0))
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A chunk ready to apply: its records, the messages (or the reasons they cannot be
-    applied) of those to act on, and the outcomes counted so far (ignored, erased)."""
-
-    records: list[ConsumerRecord]
-    pairs: list[tuple[ConsumerRecord, InboundMessage | str]]
-    outcomes: Counter[tuple[str, str]]
-
-
-async def _discard(task: asyncio.Task[Any] | None) -> None:
-    """Cancel ``task`` (a poll not applied: its records come again) and wait for it."""
-    if task is None:
-        return
-    task.cancel()
-    await asyncio.wait([task])
-    if not task.cancelled():
-        task.exception()  # retrieved: an error of the poll matters only if awaited
 
 
 def _chunks(
