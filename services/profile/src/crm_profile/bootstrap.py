@@ -35,7 +35,11 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             consumer_worker(
                 [settings.touchpoints_topic], settings.identity_consumer_group,
                 batch_handler_for=lambda ctx: TouchpointResolver(
-                    rules, Suppression(token_key, ctx.vault))),
+                    rules, Suppression(token_key, ctx.vault)),
+                # Idempotent by itself: a touchpoint already resolved is skipped (its
+                # evidence is stored with its decisions), a suppressed one's key is
+                # destroyed (a copy again is unreadable, passed over).
+                inbox=False),
             sealing_outbox_relay(profile_seal),
         ],
     )

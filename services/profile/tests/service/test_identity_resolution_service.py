@@ -107,6 +107,28 @@ async def test_late_evidence_that_a_phone_is_shared_undoes_the_merge_it_caused(
     assert undone > 0, "the wrong merge is undone by events that say why"
 
 
+@pytest.mark.usefixtures("client")
+async def test_a_touchpoint_delivered_again_changes_nothing(
+    producer: AIOKafkaProducer, settings: ProfileSettings, engine: AsyncEngine,
+) -> None:
+    visit = touchpoint("email:lin@example.com", "anonymous_id:web-91c2")
+    await send(producer, settings.touchpoints_topic, visit)
+    await eventually(lambda: _count(attributed(engine), 1))
+
+    # The same message again (a producer retry, a consumer restarting before its offset
+    # commit), then another touchpoint: once that one is resolved, the repeat was read.
+    later = touchpoint("email:lin@example.com", minute=1)
+    await send(producer, settings.touchpoints_topic, visit, later)
+    await eventually(lambda: _count(attributed(engine), 2))
+
+    await _published_attributions(engine, 2)
+    async with engine.connect() as conn:
+        linked = (await conn.execute(text(
+            "SELECT count(*) FROM events WHERE event_type = 'crm.profiles.v1.IdentifierLinked'"
+        ))).scalar_one()
+    assert linked == 2
+
+
 async def _count(mapping: object, expected: int) -> bool:
     return len(await mapping) >= expected  # type: ignore[misc]
 
