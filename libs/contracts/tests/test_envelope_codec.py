@@ -148,6 +148,30 @@ def test_envelopes_breaking_the_contract_are_refused_both_ways(
         decode_envelope(envelope.SerializeToString())
 
 
+def _uuid_forms(value: uuid.UUID) -> list[str]:
+    text = str(value)
+    return [text, text.upper(), value.hex, f"{{{text}}}", f"urn:uuid:{text}", text[:-1],
+            text + "0", text.replace("-", "_"), f" {text}", text[:8] + "-" + text[9:]]
+
+
+@given(st.uuids(), st.text(max_size=40))
+def test_an_event_id_is_accepted_exactly_when_it_reads_as_a_uuid(
+    value: uuid.UUID, text: str
+) -> None:
+    for event_id in [*_uuid_forms(value), text]:
+        try:
+            uuid.UUID(event_id)
+            reads = True
+        except ValueError:
+            reads = False
+        data = an_envelope(event_id=event_id).SerializeToString()
+        if reads:
+            assert decode_envelope(data).event_id == event_id
+        else:
+            with pytest.raises(MalformedMessage, match="is not a UUID"):
+                decode_envelope(data)
+
+
 def test_decoding_keeps_fields_from_a_newer_envelope() -> None:
     newer = an_envelope().SerializeToString() + b"\xa0\x06\x01"  # field 100, varint 1
     decoded = decode_envelope(newer)

@@ -24,6 +24,8 @@ __all__ = [
 
 # A full protobuf message name: lower-case package segments, then the message name.
 _FULL_NAME = re.compile(r"(?:[a-z_][a-z0-9_]*\.)+[A-Za-z_][A-Za-z0-9_]*")
+# The form str(uuid) writes: what our producers send. Others are judged by uuid.UUID.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def encode_envelope(envelope: Envelope) -> bytes:
@@ -119,6 +121,8 @@ def _contract_violation(envelope: Envelope) -> str | None:
 
 
 def _is_uuid(text: str) -> bool:
+    if _CANONICAL_UUID.fullmatch(text):  # 0.4 us; uuid.UUID takes 1.7 (every message)
+        return True
     try:
         uuid.UUID(text)
     except ValueError:
