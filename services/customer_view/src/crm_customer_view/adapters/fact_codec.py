@@ -46,9 +46,9 @@ def decode_facts(text: str | bytes) -> tuple[Fact, ...]:
 
 def _object_of(value: Any) -> dict[str, Any]:
     """A dataclass as the object of its fields, for orjson (which writes the rest itself:
-    strings, numbers, tuples, datetimes as ISO 8601, like ``datetime.isoformat``); the
-    classes that share a field with others name themselves under ``"$type"``, as the
-    decoder (built from the same type hints) expects."""
+    strings, numbers, tuples, datetimes as ISO 8601, like ``datetime.isoformat``). A
+    class that is one of several a field may hold names itself under ``"$type"``, as
+    the decoder (built from the same type hints) expects."""
     try:
         names, values_of, tag = _layouts()[type(value)]
     except KeyError:
