@@ -6,9 +6,9 @@ instances (one consumer group, several processes) never decide on stale state.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -39,20 +39,33 @@ _EVIDENCE = """
 SELECT touchpoint_id, occurred_at, identifiers, assurance FROM identity_evidence
 WHERE identifiers && CAST($1 AS text[]) AND NOT touchpoint_id = ANY(CAST($2 AS text[]))
 """
-_LIVE = """SELECT customer_id, created_order, identifiers FROM identity_profiles
-           WHERE merged_into IS NULL AND identifiers && CAST($1 AS text[])"""
-_MERGED = """
-WITH RECURSIVE away AS (
-    SELECT * FROM identity_profiles WHERE merged_into = ANY(CAST($1 AS text[]))
+# The state around some evidence ($1 its identifiers, $2 its touchpoints), in one round
+# trip: rows tagged by what they are, their columns shared.
+_STATE = """
+WITH RECURSIVE live AS (
+    SELECT customer_id, created_order, identifiers FROM identity_profiles
+    WHERE merged_into IS NULL AND identifiers && CAST($1 AS text[])
+), away AS (
+    SELECT customer_id, created_order, identifiers, merged_into FROM identity_profiles
+    WHERE merged_into IN (SELECT customer_id FROM live)
     UNION
-    SELECT p.* FROM identity_profiles p JOIN away ON p.merged_into = away.customer_id
+    SELECT p.customer_id, p.created_order, p.identifiers, p.merged_into
+    FROM identity_profiles p JOIN away ON p.merged_into = away.customer_id
 )
-SELECT customer_id, created_order, identifiers, merged_into FROM away
+SELECT 'live' AS kind, customer_id AS id, created_order, identifiers AS ids, NULL AS other
+FROM live
+UNION ALL
+SELECT 'away', customer_id, created_order, identifiers, merged_into FROM away
+UNION ALL
+SELECT 'attributed', touchpoint_id, NULL, NULL, customer_id FROM identity_attribution
+WHERE touchpoint_id = ANY(CAST($2 AS text[]))
+UNION ALL
+SELECT 'shared', identifier, NULL, customer_ids, NULL FROM identity_shared
+WHERE identifier = ANY(CAST($1 AS text[]))
+UNION ALL
+SELECT 'blocked', touchpoint_id, NULL, customer_ids, reason FROM identity_blocked
+WHERE touchpoint_id = ANY(CAST($2 AS text[]))
 """
-_ATTRIBUTION = """SELECT touchpoint_id, customer_id FROM identity_attribution
-                  WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
-_BLOCKED = """SELECT touchpoint_id, customer_ids, reason FROM identity_blocked
-              WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 _PAYLOADS = """SELECT touchpoint_id, touchpoint FROM identity_evidence
                WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 # For each set of identifiers, one stored touchpoint carrying all of them (if any).
@@ -186,17 +199,17 @@ class IdentityStore:
         evidence = list(component)
         identifiers = sorted(set().union(*(e.identifiers for e in evidence)))
         touchpoints = [e.touchpoint_id for e in evidence]
-        live = {row["customer_id"]: _profile(row) for row in await self._fetch(_LIVE, identifiers)}
-        away = await self._fetch(_MERGED, list(live)) if live else []
+        rows: dict[str, list[asyncpg.Record]] = defaultdict(list)
+        for row in await self._fetch(_STATE, identifiers, touchpoints):
+            rows[row["kind"]].append(row)
         return CurrentIdentity(
-            profiles=live,
-            attribution=dict(await self._pairs(_ATTRIBUTION, touchpoints)),
-            shared={str(i): frozenset(c) for i, c in await self._pairs(_SHARED, identifiers)},
-            merged_away={row["customer_id"]: MergedAway(_profile(row), row["merged_into"])
-                         for row in away},
-            blocked=frozenset(
-                MergeBlocked(tuple(row["customer_ids"]), row["touchpoint_id"], row["reason"])
-                for row in await self._fetch(_BLOCKED, touchpoints)),
+            profiles={row["id"]: _profile_of(row) for row in rows["live"]},
+            attribution={row["id"]: row["other"] for row in rows["attributed"]},
+            shared={row["id"]: frozenset(row["ids"]) for row in rows["shared"]},
+            merged_away={row["id"]: MergedAway(_profile_of(row), row["other"])
+                         for row in rows["away"]},
+            blocked=frozenset(MergeBlocked(tuple(row["ids"]), row["id"], row["other"])
+                              for row in rows["blocked"]),
         )
 
     async def payloads(self, touchpoint_ids: Iterable[str]) -> dict[str, bytes]:
@@ -247,14 +260,12 @@ class IdentityStore:
         if gone := [tp for tp in before if tp not in after]:
             await self._fetch(_DROP_ATTRIBUTION, gone)
 
-    async def _pairs(self, statement: str, ids: list[str]) -> list[tuple[Any, Any]]:
-        return [(row[0], row[1]) for row in await self._fetch(statement, ids)]
-
 
 def _evidence(row: asyncpg.Record) -> Evidence:
     return Evidence(row["touchpoint_id"], row["occurred_at"], frozenset(row["identifiers"]),
                     row["assurance"])
 
 
-def _profile(row: asyncpg.Record) -> Profile:
-    return Profile(row["customer_id"], frozenset(row["identifiers"]), row["created_order"])
+def _profile_of(row: asyncpg.Record) -> Profile:
+    """The profile of a ``_STATE`` row (live or merged away)."""
+    return Profile(row["id"], frozenset(row["ids"]), row["created_order"])
