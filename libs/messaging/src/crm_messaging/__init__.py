@@ -4,6 +4,7 @@ from crm_messaging.consumer import (
     BatchHandler,
     Consumer,
     ConsumerSettings,
+    FollowUp,
     Handler,
     InboundMessage,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "Consumer",
     "ConsumerSettings",
     "DeadLetter",
+    "FollowUp",
     "Handler",
     "InboundMessage",
     "KeyVault",

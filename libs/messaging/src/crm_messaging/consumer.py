@@ -15,6 +15,18 @@ a chunk then costs one statement and one inbox row per message less, and the inb
 table does not grow with every message of a busy topic. The kit still drops repeats of
 an event id within a chunk. The customer view does.
 
+A batch handler may leave part of its work to a follow-up (it returns one): the kit runs
+it in a transaction of its own right after, before the offsets are committed. Only
+without the inbox: the first transaction claims the ids, so a failed follow-up would not
+be retried. Identity resolution attributes returning customers under a shared lock and
+leaves the rest to a follow-up under the exclusive one.
+
+When a poll comes back full (a backlog), the next one is polled, decoded and opened
+while this one's transactions wait on the database. Records polled before a rebalance
+are not applied: every assignment starts again from the committed offsets, so they come
+again. A chunk opened before a key destruction of this process's vault (suppression
+destroys keys while applying a chunk) is opened again.
+
 Given a key vault, the kit opens sealed payloads (``crm_messaging.sealing``) before
 handlers see them, with one vault query per chunk. A message whose key was destroyed
 belongs to an erased person: it is skipped (counted as ``erased``), never applied.
@@ -56,7 +68,8 @@ from crm_messaging.topics import dead_letter_topic
 from crm_messaging.tracing import TraceContext, from_headers, use_trace
 from crm_messaging.vault import KeyVault, Opened
 
-__all__ = ["BatchHandler", "Consumer", "ConsumerSettings", "Handler", "InboundMessage"]
+__all__ = ["BatchHandler", "Consumer", "ConsumerSettings", "FollowUp", "Handler",
+           "InboundMessage"]
 
 log = logging.getLogger("crm.consumer")
 
@@ -83,9 +96,13 @@ class InboundMessage:
 
 
 Handler = Callable[[InboundMessage, UnitOfWork], Awaitable[None]]
+# The rest of a batch handler's work, in a transaction of its own that follows.
+FollowUp = Callable[[UnitOfWork], Awaitable[None]]
 # Applies several messages (of one partition, in order) in one transaction: for
 # handlers whose per-message cost is dominated by round trips that a batch can share.
-BatchHandler = Callable[[list[InboundMessage], UnitOfWork], Awaitable[None]]
+# It may leave part of the work to a follow-up transaction (returned), which the kit
+# runs before the offsets are committed: only without the inbox (see the module doc).
+BatchHandler = Callable[[list[InboundMessage], UnitOfWork], Awaitable[FollowUp | None]]
 
 
 @dataclass(frozen=True)
@@ -113,16 +130,19 @@ class _WaitForChunk(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped
     of skipped chunks not committed yet (the partitions are still ours until this
     returns)."""
 
-    def __init__(self, lock: asyncio.Lock, commit: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, lock: asyncio.Lock, commit: Callable[[], Awaitable[None]],
+                 rebalanced: Callable[[], None]) -> None:
         self._lock = lock
         self._commit = commit
+        self._rebalanced = rebalanced
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         async with self._lock:
             await self._commit()
+            self._rebalanced()
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        return None
+        self._rebalanced()
 
 
 class Consumer:
@@ -157,6 +177,8 @@ class Consumer:
         self.event_types = None if event_types is None else frozenset(event_types)
         self.inbox = inbox
         self._chunk_lock = asyncio.Lock()
+        # Counts rebalances: records polled before one are not applied (see _consume_chunk).
+        self._generation = 0
         self._stopping = asyncio.Event()
         self._committed: dict[TopicPartition, int] = {}
         # Offsets of chunks that applied nothing, not committed yet (see the module doc).
@@ -187,35 +209,66 @@ class Consumer:
     async def run(self) -> None:
         """Consume until :meth:`stop` is called or the task is cancelled."""
         self._kafka.subscribe(self.topics, listener=_WaitForChunk(self._chunk_lock,
-                                                                 self._commit_uncommitted))
+                                                                 self._commit_uncommitted,
+                                                                 self._rebalanced))
+        ahead: asyncio.Task[_Poll] | None = None
         try:
             # Inside the try: start() waits for the group to assign partitions, and a task
             # cancelled in that wait must still close the client and its background tasks.
             await self._kafka.start()
             while not self._stopping.is_set():
-                batches = await self._kafka.getmany(
-                    timeout_ms=self.settings.poll_timeout_ms,
-                    max_records=self.settings.max_poll_records,
-                )
-                for chunk in _chunks(batches, self.settings.chunk_size):
+                if ahead is None:
+                    polled = await self._poll()
+                else:
+                    polled, ahead = await ahead, None
+                if polled.full:
+                    # A backlog: the next poll is decoded and opened while this one's
+                    # transactions wait on the database (only then: at a steady rate a
+                    # poll ahead would take what arrived early and leave the rest to
+                    # wait a whole chunk longer).
+                    ahead = asyncio.create_task(self._poll())
+                for chunk in polled.chunks:
                     if self._stopping.is_set():
                         break
                     await self._consume_chunk(chunk)
                 self._report_lag()
             await self._commit_uncommitted()
         finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
             await self._kafka.stop()
 
-    async def _consume_chunk(self, records: list[ConsumerRecord]) -> None:
+    def _rebalanced(self) -> None:
+        self._generation += 1
+
+    async def _poll(self) -> _Poll:
+        """The next records, in chunks decoded and opened (not applied yet)."""
+        batches = await self._kafka.getmany(
+            timeout_ms=self.settings.poll_timeout_ms,
+            max_records=self.settings.max_poll_records,
+        )
+        # What a poll returns belongs to the assignment of that moment (no await between).
+        generation = self._generation
+        chunks = [await self._prepare(chunk, generation)
+                  for chunk in _chunks(batches, self.settings.chunk_size)]
+        count = sum(len(records) for records in batches.values())
+        return _Poll(chunks, full=count >= self.settings.max_poll_records)
+
+    async def _consume_chunk(self, chunk: _Prepared) -> None:
         async with self._chunk_lock:
-            # Revoked partitions are skipped: the new owner starts from our last commit.
-            owned = self._kafka.assignment()
-            records = [r for r in records if TopicPartition(r.topic, r.partition) in owned]
-            if not records:
+            if chunk.generation != self._generation:
+                # Polled before a rebalance: a revoked partition's new owner starts from
+                # our last commit, and one we keep starts again from it too (each
+                # assignment does), so these records come again.
                 return
-            applied = await self._apply_chunk(records)
+            if self.vault is not None and chunk.destructions != self.vault.destructions:
+                chunk = await self._prepare(chunk.records, chunk.generation)  # keys destroyed
+            if not chunk.records:
+                return
+            applied = await self._apply_chunk(chunk)
             # Only once the chunk is done: a failed one must never be committed later.
-            self._uncommitted.update(_next_offsets(records))
+            self._uncommitted.update(_next_offsets(chunk.records))
             if applied or time.monotonic() - self._last_commit >= self.settings.idle_commit_seconds:
                 await self._commit_uncommitted()
 
@@ -225,26 +278,30 @@ class Consumer:
             self._last_commit = time.monotonic()
             await self._commit(offsets)
 
-    async def _apply_chunk(self, records: list[ConsumerRecord]) -> bool:
-        """Apply a chunk; whether it had anything to apply (or dead-letter)."""
+    async def _prepare(self, records: list[ConsumerRecord], generation: int) -> _Prepared:
+        """A chunk decoded, filtered (``event_types``) and opened; what is passed over is
+        counted when the chunk is applied."""
+        skipped: Counter[tuple[str, str]] = Counter()
+        destructions = 0 if self.vault is None else self.vault.destructions
         if self.event_types is not None:
-            ignored: Counter[tuple[str, str]] = Counter()
-            records = [record for record in records if self._maybe_wanted(record, ignored)]
-            decoded = [(record, _decode(record)) for record in records]
-            decoded = [(record, m) for record, m in decoded if self._wanted(record, m, ignored)]
-            records = [record for record, _ in decoded]
-            self._count(ignored)
+            wanted = [record for record in records if self._maybe_wanted(record, skipped)]
+            decoded = [(record, _decode(record)) for record in wanted]
+            decoded = [(record, m) for record, m in decoded if self._wanted(record, m, skipped)]
         else:
             decoded = [(record, _decode(record)) for record in records]
         opened = await self._open_sealed([m for _, m in decoded])
         pairs: list[tuple[ConsumerRecord, InboundMessage | str]] = []
-        erased: Counter[tuple[str, str]] = Counter()
-        for record, message in zip(records, opened, strict=True):
+        for (record, _), message in zip(decoded, opened, strict=True):
             if isinstance(message, _Erased):
-                erased[record.topic, "erased"] += 1
+                skipped[record.topic, "erased"] += 1
             else:
                 pairs.append((record, message))
-        self._count(erased)
+        return _Prepared(records, pairs, skipped, generation, destructions)
+
+    async def _apply_chunk(self, chunk: _Prepared) -> bool:
+        """Apply a chunk; whether it had anything to apply (or dead-letter)."""
+        pairs = chunk.pairs
+        self._count(chunk.skipped)
         messages = [m for _, m in pairs if isinstance(m, InboundMessage)]
         if not pairs:
             return False
@@ -313,6 +370,12 @@ class Consumer:
                 attempt += 1
 
     async def _apply_together(self, messages: list[InboundMessage]) -> None:
+        follow_up = await self._apply_in_one_transaction(messages)
+        if follow_up is not None:
+            async with self.store.transaction() as uow:
+                await follow_up(uow)
+
+    async def _apply_in_one_transaction(self, messages: list[InboundMessage]) -> FollowUp | None:
         async with self.store.transaction() as uow:
             ids = [m.event_id for m in messages]
             fresh = await claim(uow, self.group_id, ids) if self.inbox else set(ids)
@@ -325,8 +388,12 @@ class Consumer:
                     outcomes[message.topic, "processed"] += 1
                 else:
                     outcomes[message.topic, "duplicate"] += 1
-            await self._handle(todo, uow)
+            follow_up = await self._handle(todo, uow)
+            if follow_up is not None and self.inbox:
+                # This transaction claims the ids: a failed follow-up would not be retried.
+                raise RuntimeError("a batch handler's follow-up needs inbox=False")
         self._count(outcomes)
+        return follow_up
 
     def _count(self, outcomes: Counter[tuple[str, str]]) -> None:
         """Add a chunk's outcomes (topic, outcome) to the metric: once per kind, not per
@@ -334,16 +401,17 @@ class Consumer:
         for (topic, outcome), count in outcomes.items():
             CONSUMER_MESSAGES.labels(self.group_id, topic, outcome).inc(count)
 
-    async def _handle(self, messages: list[InboundMessage], uow: UnitOfWork) -> None:
+    async def _handle(self, messages: list[InboundMessage], uow: UnitOfWork) -> FollowUp | None:
         if self.batch_handler is not None:
-            if messages:
-                with use_trace(messages[0].trace):
-                    await self.batch_handler(messages, uow)
-            return
+            if not messages:
+                return None
+            with use_trace(messages[0].trace):
+                return await self.batch_handler(messages, uow)
         assert self.handler is not None
         for message in messages:
             with use_trace(message.trace):
                 await self.handler(message, uow)
+        return None
 
     async def _apply_alone(self, record: ConsumerRecord, message: InboundMessage) -> None:
         delay = self.settings.backoff_initial
@@ -427,6 +495,24 @@ def _decode(record: ConsumerRecord) -> InboundMessage | str:
         return f"undecodable envelope: {exc}"
     return InboundMessage(record.topic, record.partition, record.offset, record.key,
                           envelope, from_headers(record.headers), envelope.sealed_by)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A chunk as polled, decoded and opened, not applied yet."""
+
+    records: list[ConsumerRecord]
+    # What to apply, or the reason to dead-letter it; passed-over records are left out.
+    pairs: list[tuple[ConsumerRecord, InboundMessage | str]]
+    skipped: Counter[tuple[str, str]]  # (topic, "ignored" | "erased")
+    generation: int  # of the consumer's rebalances, when polled
+    destructions: int  # of the vault's key destructions, before it was opened
+
+
+@dataclass(frozen=True)
+class _Poll:
+    chunks: list[_Prepared]
+    full: bool  # as many records as a poll may take: more are likely waiting
 
 
 class _Erased:

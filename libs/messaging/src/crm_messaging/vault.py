@@ -49,6 +49,9 @@ class KeyVault:
         # Each operation is one statement (two when an issue finds keys issued before, the
         # second meant to see what committed meanwhile): none needs a transaction around it.
         self._autocommit = autocommit(engine)
+        # Destructions completed through this instance: a consumer that opened a chunk
+        # ahead of its transaction opens it again if the count moved meanwhile.
+        self.destructions = 0
 
     async def issue(self, key_ids: Collection[str]) -> dict[str, bytes | None]:
         """The secret of each key, made if it never existed; ``None`` for a destroyed one."""
@@ -99,7 +102,8 @@ class KeyVault:
             return 0
         async with self._autocommit.connect() as connection:
             result = await connection.execute(_DESTROY, {"ids": ids})
-            return int(result.rowcount)
+        self.destructions += 1
+        return int(result.rowcount)
 
 
 def _opened(envelope: Envelope, secrets: Mapping[str, bytes | None]) -> Opened:
