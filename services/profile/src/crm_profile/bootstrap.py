@@ -31,15 +31,16 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     return create_app(
         settings,
         routers=[profile_router(), erasure_router(Eraser(token_key)), split_router(settings)],
+        # With IDENTITY_CONSUMERS + 1 background processes, each worker has one of its own.
         background=[
-            consumer_worker(
+            *(consumer_worker(
                 [settings.touchpoints_topic], settings.identity_consumer_group,
                 batch_handler_for=lambda ctx: TouchpointResolver(
                     rules, Suppression(token_key, ctx.vault)),
                 # Idempotent by itself: a touchpoint already resolved is skipped (its
                 # evidence is stored with its decisions), a suppressed one's key is
                 # destroyed (a copy again is unreadable, passed over).
-                inbox=False),
+                inbox=False) for _ in range(settings.identity_consumers)),
             sealing_outbox_relay(profile_seal),
         ],
     )

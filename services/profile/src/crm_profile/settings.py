@@ -17,6 +17,11 @@ class ProfileSettings(ServiceSettings):
                                    description="the topic identity resolution consumes")
     identity_consumer_group: str = Field(default="profile.identity",
                                          description="consumer group of identity resolution")
+    identity_consumers: int = Field(
+        default=1, ge=1,
+        description="identity consumers of the group in each instance: returning customers' "
+                    "touchpoints are resolved side by side (a shared lock); give each its own "
+                    "background process (BACKGROUND_PROCESSES) to use more cores")
     identity_blocked_values: str = Field(
         default="", description="comma-separated type:value identifiers that never link, "
                                 "e.g. phone:+18005550100 (the call center's own number)")

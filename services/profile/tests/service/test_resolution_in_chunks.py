@@ -94,8 +94,13 @@ async def _resolve_in_chunks(settings: ProfileSettings, rules: IdentityRules,
         settings.erasure_token_key.get_secret_value().encode(), KeyVault(vault_engine)))
     try:
         for chunk in _chunks(messages, random.Random(seed)):
+            # As the consumer kit does: the follow-up (the exclusive lane) in a second
+            # transaction.
             async with EventStore(engine).transaction() as uow:
-                await resolver(chunk, uow)
+                follow_up = await resolver(chunk, uow)
+            if follow_up is not None:
+                async with EventStore(engine).transaction() as uow:
+                    await follow_up(uow)
     finally:
         await engine.dispose()
         await vault_engine.dispose()

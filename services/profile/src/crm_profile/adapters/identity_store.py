@@ -31,6 +31,14 @@ __all__ = ["IdentityStore", "KnownEvidence"]
 # over 10,000 touchpoints). Set with the lock: no extra round trip.
 _LOCK = """SELECT set_config('enable_seqscan', 'off', true),
                   pg_advisory_xact_lock(hashtext('crm-identity:' || current_schema()))"""
+_LOCK_SHARED = """SELECT set_config('enable_seqscan', 'off', true),
+                  pg_advisory_xact_lock_shared(hashtext('crm-identity:' || current_schema()))"""
+# One profile's stream is appended to by one shared-lock holder at a time; taken in the
+# order given (sorted by the caller), so that two holders never wait on each other.
+_LOCK_PROFILES = """
+SELECT pg_advisory_xact_lock(hashtext('crm-identity-profile:' || current_schema() || id))
+FROM unnest(CAST($1 AS text[])) WITH ORDINALITY AS p(id, n) ORDER BY n
+"""
 _SEEN = """SELECT touchpoint_id FROM identity_evidence
            WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 _SHARED = """SELECT identifier, customer_ids FROM identity_shared
@@ -78,12 +86,17 @@ JOIN identity_evidence e ON e.identifiers @> string_to_array(n.ids, chr(31))
 ORDER BY n.ord, e.touchpoint_id
 """
 _SAVE_EVIDENCE = """
-INSERT INTO identity_evidence (touchpoint_id, occurred_at, identifiers, assurance, touchpoint)
-SELECT id, at, string_to_array(ids, chr(31)), assurance, payload
-FROM unnest(CAST($1 AS text[]), CAST($2 AS timestamptz[]), CAST($3 AS text[]),
-            CAST($4 AS text[]), CAST($5 AS bytea[]))
-     AS e(id, at, ids, assurance, payload)
-ON CONFLICT DO NOTHING
+WITH saved AS (
+    INSERT INTO identity_evidence (touchpoint_id, occurred_at, identifiers, assurance,
+                                   touchpoint)
+    SELECT id, at, string_to_array(ids, chr(31)), assurance, payload
+    FROM unnest(CAST($1 AS text[]), CAST($2 AS timestamptz[]), CAST($3 AS text[]),
+                CAST($4 AS text[]), CAST($5 AS bytea[]))
+         AS e(id, at, ids, assurance, payload)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM saved
 """
 _SAVE_PROFILES = """
 INSERT INTO identity_profiles (customer_id, created_order, identifiers, merged_into)
@@ -132,14 +145,22 @@ class IdentityStore:
         self.connection = connection
         self._driver: asyncpg.Connection | None = None
 
-    async def lock(self) -> None:
+    async def lock(self, *, shared: bool = False) -> None:
         """Serialise identity decisions until the transaction ends (and read it by
-        index only). First: the other methods read and write under the lock."""
+        index only). First: the other methods read and write under the lock.
+
+        ``shared``: alongside other shared holders, for decisions that read only what
+        changes under the exclusive lock (returning customers' attributions); each
+        appends to a profile's stream under :meth:`lock_profiles`."""
         # Everything through asyncpg itself, in the same transaction: a chunk sends a
         # dozen small statements, and SQLAlchemy's share of each is larger than the
         # driver's (crm_eventstore.driver).
         self._driver = await driver_connection(self.connection)
-        await self._driver.execute(_LOCK)
+        await self._driver.execute(_LOCK_SHARED if shared else _LOCK)
+
+    async def lock_profiles(self, customer_ids: Iterable[str]) -> None:
+        """Hold these profiles' streams until the transaction ends (under the shared lock)."""
+        await self._fetch(_LOCK_PROFILES, sorted(set(customer_ids)))
 
     async def _fetch(self, statement: str, *args: object) -> list[asyncpg.Record]:
         if self._driver is None:
@@ -220,13 +241,14 @@ class IdentityStore:
         rows = await self._fetch(_PAYLOADS, ids)
         return {str(tp): bytes(payload) for tp, payload in rows}
 
-    async def save_evidence(self, evidence: Mapping[Evidence, bytes]) -> None:
-        """Record resolved evidence with its touchpoint (protobuf)."""
+    async def save_evidence(self, evidence: Mapping[Evidence, bytes]) -> int:
+        """Record resolved evidence with its touchpoint (protobuf); how many were new."""
         items = list(evidence.items())
-        await self._fetch(
+        rows = await self._fetch(
             _SAVE_EVIDENCE, [e.touchpoint_id for e, _ in items], [e.occurred_at for e, _ in items],
             [_SEP.join(sorted(e.identifiers)) for e, _ in items], [e.assurance for e, _ in items],
             [p for _, p in items])
+        return int(rows[0][0])
 
     async def save(self, before: CurrentIdentity, after: CurrentIdentity) -> None:
         """Write what changed from ``before`` to ``after`` (both restricted the same way)."""

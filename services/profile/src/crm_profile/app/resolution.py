@@ -1,10 +1,13 @@
-"""Identity resolution of touchpoints: evidence in, profile events out, one transaction.
+"""Identity resolution of touchpoints: evidence in, profile events out.
 
-A consumer chunk is resolved together: one lock; returning customers' touchpoints
-(identifiers seen together before, one owner: most traffic) found with one query and
-attributed without loading their components; one load of the state around the others'
-identifiers, each decided in order against the state the previous ones left; then one
-write of the state, the evidence and the events.
+A consumer chunk is resolved in two lanes. The fast lane, first, attributes returning
+customers' touchpoints (identifiers seen together before, one owner: most traffic)
+under a shared lock, so that several consumers do it side by side: one query finds
+them, none needs its component loaded. The rest follows in a second transaction under
+the exclusive lock: one load of the state around their identifiers, each decided in
+order against the state the previous ones left; then one write of the state, the
+evidence and the events. While most of a consumer's touchpoints are not returning
+customers' (a backfill of new people), its chunks go to the exclusive lane at once.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_eventstore import EventMetadata, StreamAppend, UnitOfWork
-from crm_messaging import DeadLetter, InboundMessage
+from crm_messaging import DeadLetter, FollowUp, InboundMessage, RetryLater
 from crm_profile.adapters.erasure_store import ErasureStore
 from crm_profile.adapters.identity_store import IdentityStore
 from crm_profile.adapters.never_merge_store import NeverMergeStore
@@ -48,15 +51,79 @@ class _Incoming:
     evidence: Evidence
 
 
+class _Lanes:
+    """Which lane a chunk tries first: the fast one (returning customers' touchpoints,
+    under the shared lock) while most touchpoints of the last chunk were returning
+    customers'; otherwise the exclusive one at once, rather than read everything twice."""
+
+    def __init__(self) -> None:
+        self.returning_share = 1.0
+
+    def fast_first(self) -> bool:
+        return self.returning_share >= 0.5
+
+    def observe(self, returning: int, of: int) -> None:
+        if of:
+            self.returning_share = returning / of
+
+
 @dataclass(frozen=True)
 class TouchpointResolver:
     """The consumer (batch) handler of crm.touchpoints.v1."""
 
     rules: IdentityRules
     suppression: Suppression
+    lanes: _Lanes = field(default_factory=_Lanes)
 
-    async def __call__(self, messages: list[InboundMessage], uow: UnitOfWork) -> None:
+    async def __call__(self, messages: list[InboundMessage], uow: UnitOfWork) -> FollowUp | None:
         incoming = [_read(message) for message in messages]
+        if not self.lanes.fast_first():
+            await self._exclusively(uow, incoming, observe=True)
+            return None
+        rest = await self._fast_lane(uow, incoming)
+        if not rest:
+            return None
+
+        async def exclusive_lane(next_uow: UnitOfWork) -> None:
+            await self._exclusively(next_uow, rest, observe=False)
+        return exclusive_lane
+
+    async def _fast_lane(self, uow: UnitOfWork, incoming: list[_Incoming]) -> list[_Incoming]:
+        """Attribute the returning customers' touchpoints under the shared lock, alongside
+        other consumers doing the same; the others are returned, for the exclusive lane.
+
+        What a returning decision reads (the covering evidence, its owner's identifiers
+        and lineage, shared identifiers) changes only under the exclusive lock; what
+        shared holders write (their own touchpoints' evidence and attribution, events on
+        the owners' streams, each stream under a lock of its own) is not read by another
+        holder's decisions. A touchpoint delivered to two holders at once is saved by one:
+        the other's evidence finds it and the transaction is retried (then skips it)."""
+        store = IdentityStore(uow.connection)
+        await store.lock(shared=True)
+        seen = await store.seen(i.evidence.touchpoint_id for i in incoming)
+        incoming = _first_of_each([i for i in incoming if i.evidence.touchpoint_id not in seen])
+        suppressed = await self.suppression.carrying(
+            ErasureStore(uow.connection), [(i.touchpoint, i.evidence) for i in incoming])
+        candidates = [i for i in incoming if i.evidence.touchpoint_id not in suppressed
+                      and not i.evidence.identifiers & self.rules.blocked]
+        covering = await store.covering([i.evidence for i in candidates])
+        before = await store.state_for([*(i.evidence for i in candidates), *covering.values()])
+        returning = self._returning(before, candidates, covering)
+        self.lanes.observe(len(returning), len(incoming))
+        decided = [(i, returning[i.evidence.touchpoint_id]) for i in candidates
+                   if i.evidence.touchpoint_id in returning]
+        if decided:
+            state = before
+            for _, decisions in decided:
+                state = apply(state, decisions)
+            await store.lock_profiles(d.customer_id for _, ds in decided for d in ds
+                                      if isinstance(d, TouchpointAttributed))
+            await self._write(store, uow, before, state, decided)
+        return [i for i in incoming if i.evidence.touchpoint_id not in returning]
+
+    async def _exclusively(self, uow: UnitOfWork, incoming: list[_Incoming], *,
+                           observe: bool) -> None:
+        """Resolve ``incoming`` under the exclusive lock: anything may change."""
         store = IdentityStore(uow.connection)
         await store.lock()
         seen = await store.seen(i.evidence.touchpoint_id for i in incoming)
@@ -72,14 +139,14 @@ class TouchpointResolver:
             # What is left was not decided with what this round loaded: resolved in the
             # next round, from the store as this round left it, as if it came later
             # (the order of arrival does not change the result).
-            left = await self._resolve(store, uow, incoming, covered)
+            left = await self._resolve(store, uow, incoming, covered, observe=observe)
             if len(left) == len(incoming) and not covered:
                 raise RuntimeError("identity resolution of a chunk made no progress")
-            incoming, covered = left, frozenset()
+            incoming, covered, observe = left, frozenset(), False
 
     async def _resolve(
         self, store: IdentityStore, uow: UnitOfWork, incoming: list[_Incoming],
-        covered: frozenset[str],
+        covered: frozenset[str], *, observe: bool,
     ) -> list[_Incoming]:
         """Resolve what of ``incoming`` can be decided with one load of the state; the
         rest is returned, unresolved: the ``covered`` touchpoints (carrying no identifier
@@ -91,6 +158,8 @@ class TouchpointResolver:
         evidence = [*own, *covering.values()]
         before = await store.state_for(evidence)
         returning = self._returning(before, incoming, covering)
+        if observe:
+            self.lanes.observe(len(returning), len(incoming))
         slow = [i for i in incoming
                 if i.evidence.touchpoint_id not in returning
                 and i.evidence.touchpoint_id not in covered]
@@ -102,11 +171,23 @@ class TouchpointResolver:
         chunk = replace(self, rules=await NeverMergeStore(uow.connection).rules_for(
             self.rules, evidence))
         state, decided = chunk._decide_in_order(before, index, incoming, returning, covered)
-        await store.save_evidence({i.evidence: i.message.envelope.payload for i, _ in decided})
-        await store.save(before, state)
-        await uow.append_streams(await self._events(store, before, state, decided))
+        await self._write(store, uow, before, state, decided)
         done = {item.evidence.touchpoint_id for item, _ in decided}
         return [i for i in incoming if i.evidence.touchpoint_id not in done]
+
+    async def _write(
+        self, store: IdentityStore, uow: UnitOfWork, before: CurrentIdentity,
+        state: CurrentIdentity, decided: list[tuple[_Incoming, tuple[Decision, ...]]],
+    ) -> None:
+        """Store the decided touchpoints' evidence, the state they left and their events."""
+        saved = await store.save_evidence(
+            {i.evidence: i.message.envelope.payload for i, _ in decided})
+        if saved < len(decided):
+            # Possible under the shared lock only: a copy resolved by another consumer
+            # (a partition moved in a rebalance). Again, the copy is skipped as seen.
+            raise RetryLater("a touchpoint of the chunk was resolved concurrently")
+        await store.save(before, state)
+        await uow.append_streams(await self._events(store, before, state, decided))
 
     async def _load_around(
         self, store: IdentityStore, incoming: list[_Incoming]

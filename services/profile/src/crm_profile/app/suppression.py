@@ -11,7 +11,7 @@ identifiers live on only as tokens).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from crm.profiles.v1 import profiles_pb2 as wire
@@ -45,9 +45,9 @@ class Suppression:
         self, store: ErasureStore,
         touchpoints: Sequence[tuple[TouchpointRecorded, Evidence, EventMetadata]],
     ) -> Screened:
-        """Which of ``touchpoints`` carry a suppressed identifier (call under the lock)."""
-        tokens = {tp.event_id: [erased_token(i, self.token_key) for i in sorted(ev.identifiers)]
-                  for tp, ev, _ in touchpoints}
+        """Which of ``touchpoints`` carry a suppressed identifier (call under the
+        exclusive lock): dropped, or lifting the suppression with a fresh consent."""
+        tokens = self._tokens((tp, ev) for tp, ev, _ in touchpoints)
         active = await store.suppressed(t for ts in tokens.values() for t in ts)
         if not active:
             return Screened(frozenset(), [])
@@ -74,6 +74,21 @@ class Suppression:
         await store.count_dropped(counted)
         await self.vault.destroy([touchpoint_key_id(t) for t in dropped])
         return Screened(frozenset(dropped), notices)
+
+
+    async def carrying(
+        self, store: ErasureStore, touchpoints: Iterable[tuple[TouchpointRecorded, Evidence]],
+    ) -> frozenset[str]:
+        """The ids of ``touchpoints`` that carry a suppressed identifier (only read:
+        :meth:`screen` decides what becomes of them)."""
+        tokens = self._tokens(touchpoints)
+        active = await store.suppressed(t for ts in tokens.values() for t in ts)
+        return frozenset(tp for tp, ts in tokens.items() if any(t in active for t in ts))
+
+    def _tokens(self, touchpoints: Iterable[tuple[TouchpointRecorded, Evidence]],
+                ) -> dict[str, list[str]]:
+        return {tp.event_id: [erased_token(i, self.token_key) for i in sorted(ev.identifiers)]
+                for tp, ev in touchpoints}
 
 
 def _fresh_consent(touchpoint: TouchpointRecorded) -> bool:
