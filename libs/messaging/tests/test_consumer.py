@@ -21,6 +21,7 @@ from crm_messaging import (
     Consumer,
     ConsumerSettings,
     DeadLetter,
+    FollowUp,
     InboundMessage,
     RetryLater,
     current_trace,
@@ -432,3 +433,51 @@ async def _committed_total(bootstrap: str, topic: str, group: str, expected: int
         return sum(committed) == expected
     finally:
         await reader.stop()
+
+
+@pytest.mark.usefixtures("applied_table")
+async def test_a_follow_up_runs_in_a_transaction_of_its_own_before_the_offsets_are_committed(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    """Half of each chunk in the handler's transaction, the other half in its follow-up;
+    with the inbox a follow-up is refused (the ids were claimed in the first)."""
+    transactions: list[int] = []
+    follow_ups: list[int] = []
+
+    async def half_now(messages: list[InboundMessage], uow: UnitOfWork) -> FollowUp | None:
+        transactions.append(await _transaction_id(uow))
+        for message in messages[::2]:
+            await record_application(message, uow)
+        later = messages[1::2]
+
+        async def rest(next_uow: UnitOfWork) -> None:
+            follow_ups.append(await _transaction_id(next_uow))
+            for message in later:
+                await record_application(message, next_uow)
+        return rest if later else None
+
+    await send(producer, topic, *(envelope_bytes(f"m{n}") for n in range(6)))
+    async with consuming(kafka_bootstrap, topic, store, producer, handler=None,
+                         batch_handler=half_now, group="follow-up", inbox=False):
+        await eventually(lambda: _count_at_least(engine, 6))
+    assert await applied(engine) == {f"m{n}": 1 for n in range(6)}
+    assert follow_ups
+    assert not set(follow_ups) & set(transactions)
+    assert sum((await _committed(kafka_bootstrap, "follow-up", topic)).values()) == 6
+
+    async def always_later(messages: list[InboundMessage], uow: UnitOfWork) -> FollowUp:
+        async def nothing(next_uow: UnitOfWork) -> None:
+            return None
+        return nothing
+
+    async with consuming(kafka_bootstrap, topic, store, producer, handler=None,
+                         batch_handler=always_later, group="follow-up-inbox", inbox=True,
+                         settings=ConsumerSettings(backoff_initial=0.01, max_attempts=1,
+                                                   poll_timeout_ms=100)):
+        dead = await read_topic(kafka_bootstrap, dead_letter_topic(topic), at_least=1)
+    assert "follow-up needs inbox=False" in dict(dead[0].headers)["dlq.reason"].decode()
+
+
+async def _transaction_id(uow: UnitOfWork) -> int:
+    return int((await uow.connection.execute(text("SELECT txid_current()"))).scalar_one())
