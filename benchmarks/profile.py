@@ -151,36 +151,14 @@ async def run(stack: Stack, report: Report) -> None:
         # broker) and resolved something; the backlogs below measure resolution alone.
         await _wait_resolved(engine, len(warmup))
         records = await _on_the_wire(vault, _people_touchpoints(THROUGHPUT_TOUCHPOINTS, "b"))
-        started = time.perf_counter()
-        await _publish(producer, topic, records)
-        await _wait_resolved(engine, len(warmup) + len(records))
-        throughput = len(records) / (time.perf_counter() - started)
-        report.add(
-            Measurement(
-                "profile",
-                f"identity resolution, backlog of {THROUGHPUT_TOUCHPOINTS:,} touchpoints"
-                " (each pairs identifiers anew: the worst case)",
-                throughput,
-                "touchpoints/s",
-                note="target >= 5,000",
-            )
-        )
+        resolved = await _backlog(
+            report, f"{THROUGHPUT_TOUCHPOINTS:,} touchpoints (each pairs identifiers anew:"
+            " the worst case)", producer, topic, engine, records, len(warmup))
         returning = await _on_the_wire(vault,
                                        _returning_touchpoints(THROUGHPUT_TOUCHPOINTS, "r"))
-        started = time.perf_counter()
-        await _publish(producer, topic, returning)
-        await _wait_resolved(engine, len(warmup) + len(records) + len(returning))
-        report.add(
-            Measurement(
-                "profile",
-                f"identity resolution, backlog of {THROUGHPUT_TOUCHPOINTS:,} returning-visitor"
-                " touchpoints (90% seen before)",
-                len(returning) / (time.perf_counter() - started),
-                "touchpoints/s",
-                note="target >= 5,000",
-            )
-        )
-        resolved = len(warmup) + len(records) + len(returning)
+        resolved = await _backlog(
+            report, f"{THROUGHPUT_TOUCHPOINTS:,} returning-visitor touchpoints (90% seen"
+            " before)", producer, topic, engine, returning, resolved)
         # Steady-state traffic: the people signed up earlier (resolved before the clock
         # starts), and only their visits are in the backlog, so that every touchpoint is
         # a returning customer's: the case the fast lane exists for.
@@ -190,20 +168,9 @@ async def run(stack: Stack, report: Report) -> None:
         resolved += len(signups)
         await _wait_resolved(engine, resolved)
         visits = [record for n, record in enumerate(visits) if n % 10]
-        started = time.perf_counter()
-        await _publish(producer, topic, visits)
-        resolved += len(visits)
-        await _wait_resolved(engine, resolved)
-        report.add(
-            Measurement(
-                "profile",
-                f"identity resolution, backlog of {len(visits):,} returning customers'"
-                " touchpoints (sign-ups resolved before)",
-                len(visits) / (time.perf_counter() - started),
-                "touchpoints/s",
-                note="target >= 5,000",
-            )
-        )
+        resolved = await _backlog(
+            report, f"{len(visits):,} returning customers' touchpoints (sign-ups resolved"
+            " before)", producer, topic, engine, visits, resolved)
         for (workload, rate), make in zip(STEADY_RATES.items(),
                                           (_people_touchpoints, _returning_touchpoints),
                                           strict=True):
@@ -226,6 +193,20 @@ async def run(stack: Stack, report: Report) -> None:
         await producer.stop()
         await engine.dispose()
         await vault_engine.dispose()
+
+
+async def _backlog(report: Report, what: str, producer: AIOKafkaProducer, topic: str,
+                   engine: object, records: list[tuple[str, bytes, bytes]],
+                   resolved_before: int) -> int:
+    """Publish ``records`` at once and measure how fast they are resolved; the count of
+    resolved touchpoints after them."""
+    started = time.perf_counter()
+    await _publish(producer, topic, records)
+    await _wait_resolved(engine, resolved_before + len(records))
+    report.add(Measurement("profile", f"identity resolution, backlog of {what}",
+                           len(records) / (time.perf_counter() - started), "touchpoints/s",
+                           note="target >= 5,000"))
+    return resolved_before + len(records)
 
 
 async def _publish(producer: AIOKafkaProducer, topic: str,
