@@ -100,8 +100,7 @@ class TouchpointResolver:
         the other's evidence finds it and the transaction is retried (then skips it)."""
         store = IdentityStore(uow.connection)
         await store.lock(shared=True)
-        seen = await store.seen(i.evidence.touchpoint_id for i in incoming)
-        incoming = _first_of_each([i for i in incoming if i.evidence.touchpoint_id not in seen])
+        incoming = await _unseen(store, incoming)
         suppressed = await self.suppression.carrying(
             ErasureStore(uow.connection), [(i.touchpoint, i.evidence) for i in incoming])
         candidates = [i for i in incoming if i.evidence.touchpoint_id not in suppressed
@@ -126,8 +125,7 @@ class TouchpointResolver:
         """Resolve ``incoming`` under the exclusive lock: anything may change."""
         store = IdentityStore(uow.connection)
         await store.lock()
-        seen = await store.seen(i.evidence.touchpoint_id for i in incoming)
-        incoming = _first_of_each([i for i in incoming if i.evidence.touchpoint_id not in seen])
+        incoming = await _unseen(store, incoming)
         screened = await self.suppression.screen(ErasureStore(uow.connection), [
             (i.touchpoint, i.evidence, _metadata(i.message)) for i in incoming])
         await uow.append_streams(screened.notices)
@@ -424,6 +422,12 @@ def _covered_earlier(incoming: list[_Incoming], blocked: frozenset[str]) -> froz
         for identifier in identifiers:
             earlier[identifier].append(identifiers)
     return frozenset(covered)
+
+
+async def _unseen(store: IdentityStore, incoming: list[_Incoming]) -> list[_Incoming]:
+    """``incoming`` without the touchpoints resolved already and repeats (under the lock)."""
+    seen = await store.seen(i.evidence.touchpoint_id for i in incoming)
+    return _first_of_each([i for i in incoming if i.evidence.touchpoint_id not in seen])
 
 
 def _first_of_each(incoming: list[_Incoming]) -> list[_Incoming]:
