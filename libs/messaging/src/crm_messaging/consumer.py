@@ -21,11 +21,10 @@ without the inbox: the first transaction claims the ids, so a failed follow-up w
 be retried. Identity resolution attributes returning customers under a shared lock and
 leaves the rest to a follow-up under the exclusive one.
 
-When a poll comes back full (a backlog), the next one is polled, decoded and opened
-while this one's transactions wait on the database. Records polled before a rebalance
-are not applied: every assignment starts again from the committed offsets, so they come
-again. A chunk opened before a key destruction of this process's vault (suppression
-destroys keys while applying a chunk) is opened again.
+Records polled before a rebalance are not applied: every assignment starts again from
+the committed offsets, so they come again. Each chunk is decoded and opened right before
+its transaction, so it sees every key destroyed while the chunks before it were applied
+(suppression destroys keys).
 
 Given a key vault, the kit opens sealed payloads (``crm_messaging.sealing``) before
 handlers see them, with one vault query per chunk. A message whose key was destroyed
@@ -211,64 +210,44 @@ class Consumer:
         self._kafka.subscribe(self.topics, listener=_WaitForChunk(self._chunk_lock,
                                                                  self._commit_uncommitted,
                                                                  self._rebalanced))
-        ahead: asyncio.Task[_Poll] | None = None
         try:
             # Inside the try: start() waits for the group to assign partitions, and a task
             # cancelled in that wait must still close the client and its background tasks.
             await self._kafka.start()
             while not self._stopping.is_set():
-                if ahead is None:
-                    polled = await self._poll()
-                else:
-                    polled, ahead = await ahead, None
-                if polled.full:
-                    # A backlog: the next poll is decoded and opened while this one's
-                    # transactions wait on the database (only then: at a steady rate a
-                    # poll ahead would take what arrived early and leave the rest to
-                    # wait a whole chunk longer).
-                    ahead = asyncio.create_task(self._poll())
-                for chunk in polled.chunks:
+                batches, generation = await self._poll()
+                for records in _chunks(batches, self.settings.chunk_size):
                     if self._stopping.is_set():
                         break
-                    await self._consume_chunk(chunk)
+                    await self._consume_chunk(records, generation)
                 self._report_lag()
             await self._commit_uncommitted()
         finally:
-            if ahead is not None:
-                ahead.cancel()
-                await asyncio.gather(ahead, return_exceptions=True)
             await self._kafka.stop()
 
     def _rebalanced(self) -> None:
         self._generation += 1
 
-    async def _poll(self) -> _Poll:
-        """The next records, in chunks decoded and opened (not applied yet)."""
+    async def _poll(self) -> tuple[dict[TopicPartition, list[ConsumerRecord]], int]:
+        """The next records by partition, and the rebalance count they belong to."""
         batches = await self._kafka.getmany(
             timeout_ms=self.settings.poll_timeout_ms,
             max_records=self.settings.max_poll_records,
         )
         # What a poll returns belongs to the assignment of that moment (no await between).
-        generation = self._generation
-        chunks = [await self._prepare(chunk, generation)
-                  for chunk in _chunks(batches, self.settings.chunk_size)]
-        count = sum(len(records) for records in batches.values())
-        return _Poll(chunks, full=count >= self.settings.max_poll_records)
+        return batches, self._generation
 
-    async def _consume_chunk(self, chunk: _Prepared) -> None:
+    async def _consume_chunk(self, records: list[ConsumerRecord], generation: int) -> None:
         async with self._chunk_lock:
-            if chunk.generation != self._generation:
+            if generation != self._generation:
                 # Polled before a rebalance: a revoked partition's new owner starts from
                 # our last commit, and one we keep starts again from it too (each
                 # assignment does), so these records come again.
                 return
-            if self.vault is not None and chunk.destructions != self.vault.destructions:
-                chunk = await self._prepare(chunk.records, chunk.generation)  # keys destroyed
-            if not chunk.records:
-                return
+            chunk = await self._prepare(records)
             applied = await self._apply_chunk(chunk)
             # Only once the chunk is done: a failed one must never be committed later.
-            self._uncommitted.update(_next_offsets(chunk.records))
+            self._uncommitted.update(_next_offsets(records))
             if applied or time.monotonic() - self._last_commit >= self.settings.idle_commit_seconds:
                 await self._commit_uncommitted()
 
@@ -278,11 +257,10 @@ class Consumer:
             self._last_commit = time.monotonic()
             await self._commit(offsets)
 
-    async def _prepare(self, records: list[ConsumerRecord], generation: int) -> _Prepared:
+    async def _prepare(self, records: list[ConsumerRecord]) -> _Prepared:
         """A chunk decoded, filtered (``event_types``) and opened; what is passed over is
         counted when the chunk is applied."""
         skipped: Counter[tuple[str, str]] = Counter()
-        destructions = 0 if self.vault is None else self.vault.destructions
         if self.event_types is not None:
             wanted = [record for record in records if self._maybe_wanted(record, skipped)]
             decoded = [(record, _decode(record)) for record in wanted]
@@ -296,7 +274,7 @@ class Consumer:
                 skipped[record.topic, "erased"] += 1
             else:
                 pairs.append((record, message))
-        return _Prepared(records, pairs, skipped, generation, destructions)
+        return _Prepared(pairs, skipped)
 
     async def _apply_chunk(self, chunk: _Prepared) -> bool:
         """Apply a chunk; whether it had anything to apply (or dead-letter)."""
@@ -499,20 +477,11 @@ def _decode(record: ConsumerRecord) -> InboundMessage | str:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A chunk as polled, decoded and opened, not applied yet."""
+    """A chunk decoded and opened, not applied yet."""
 
-    records: list[ConsumerRecord]
     # What to apply, or the reason to dead-letter it; passed-over records are left out.
     pairs: list[tuple[ConsumerRecord, InboundMessage | str]]
     skipped: Counter[tuple[str, str]]  # (topic, "ignored" | "erased")
-    generation: int  # of the consumer's rebalances, when polled
-    destructions: int  # of the vault's key destructions, before it was opened
-
-
-@dataclass(frozen=True)
-class _Poll:
-    chunks: list[_Prepared]
-    full: bool  # as many records as a poll may take: more are likely waiting
 
 
 class _Erased:

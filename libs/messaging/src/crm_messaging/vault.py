@@ -49,9 +49,6 @@ class KeyVault:
         # Each operation is one statement (two when an issue finds keys issued before, the
         # second meant to see what committed meanwhile): none needs a transaction around it.
         self._autocommit = autocommit(engine)
-        # Destructions completed through this instance: a consumer that opened a chunk
-        # ahead of its transaction opens it again if the count moved meanwhile.
-        self.destructions = 0
 
     async def issue(self, key_ids: Collection[str]) -> dict[str, bytes | None]:
         """The secret of each key, made if it never existed; ``None`` for a destroyed one."""
@@ -102,7 +99,6 @@ class KeyVault:
             return 0
         async with self._autocommit.connect() as connection:
             result = await connection.execute(_DESTROY, {"ids": ids})
-        self.destructions += 1
         return int(result.rowcount)
 
 
