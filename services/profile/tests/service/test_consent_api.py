@@ -1,12 +1,18 @@
-"""Consent recorded through the API: evidence kept, event time decides, bad input named."""
+"""Consent recorded through the API: evidence kept, event time decides, bad input named;
+back-office edits take their turn with identity resolution."""
+
+import asyncio
 
 import httpx
 from aiokafka import AIOKafkaProducer
 from profile_world import attributed, published, send, touchpoint
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.profiles.v1 import profiles_pb2 as wire
 from crm_devstack.testing import eventually
+from crm_eventstore import EventStore
+from crm_profile.adapters.identity_store import IdentityStore
 from crm_profile.settings import ProfileSettings
 from crm_servicekit.apikeys import ApiKeyStore
 
@@ -88,3 +94,30 @@ async def test_bad_consent_requests_are_refused_with_the_field_named(
     assert (await client.put(url, headers=reader, json=good)).status_code == 403
     missing = await client.put("/v1/profiles/nobody/consent", headers=writer, json=good)
     assert missing.status_code == 404
+
+
+async def test_a_back_office_edit_waits_while_identity_resolution_holds_the_profile(
+    client: httpx.AsyncClient, producer: AIOKafkaProducer, settings: ProfileSettings,
+    engine: AsyncEngine,
+) -> None:
+    customer = await _customer(producer, settings, engine, "edit.turn@example.com")
+    _, writer = await _writer(engine)
+
+    async def waiting_on_a_lock() -> bool:
+        async with engine.connect() as connection:
+            waiting = await connection.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"))
+        return bool(waiting)
+
+    # As the fast lane of resolution holds a returning customer's profile.
+    async with EventStore(engine).transaction() as held:
+        identity = IdentityStore(held.connection)
+        await identity.lock(shared=True)
+        await identity.lock_profiles([customer])
+        edit = asyncio.create_task(client.patch(
+            f"/v1/profiles/{customer}/traits", headers=writer, json={"traits": {"tier": "gold"}}))
+        await eventually(waiting_on_a_lock)
+        assert not edit.done(), "the edit appended while resolution held the profile"
+    response = await edit
+    assert response.status_code == 200, response.text
+    assert response.json()["traits"]["tier"]["value"] == "gold"

@@ -4,6 +4,8 @@ back office."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -13,9 +15,10 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from crm.profiles.v1 import profiles_pb2 as wire
 from crm_contracts import to_timestamp
 from crm_contracts.consent import ConsentChannel, ConsentPurpose
-from crm_eventstore import EventStore
+from crm_eventstore import EventStore, UnitOfWork
 from crm_profile.adapters.erasure_store import ErasureStore
 from crm_profile.adapters.explanations import explanation, splits_of
+from crm_profile.adapters.identity_store import IdentityStore
 from crm_profile.adapters.profiles import StoredProfile, load_profile
 from crm_profile.app.profile_events import published
 from crm_profile.app.profile_view import profile_json
@@ -91,8 +94,7 @@ def profile_router() -> APIRouter:
         profile = await _profile(ctx, customer_id)
         when = edit.occurred_at or datetime.now(UTC)
         metadata = caused_by(key)
-        store = EventStore(ctx.engine)
-        async with store.transaction() as uow:
+        async with _editing(ctx, profile.customer_id) as uow:
             await uow.append_streams([published(profile.customer_id, wire.TraitObserved(
                 customer_id=profile.customer_id, name=name, value=value, source="back_office",
                 occurred_at=to_timestamp(when)), when, metadata)
@@ -107,7 +109,7 @@ def profile_router() -> APIRouter:
         profile = await _profile(ctx, customer_id)
         when = edit.occurred_at or datetime.now(UTC)
         state = wire.CONSENT_STATE_GRANTED if edit.state == "granted" else wire.CONSENT_STATE_DENIED
-        async with EventStore(ctx.engine).transaction() as uow:
+        async with _editing(ctx, profile.customer_id) as uow:
             await uow.append_streams([published(profile.customer_id, wire.ConsentChanged(
                 customer_id=profile.customer_id, channel=edit.channel, purpose=edit.purpose,
                 state=state, occurred_at=to_timestamp(when), evidence=edit.evidence,
@@ -116,6 +118,18 @@ def profile_router() -> APIRouter:
 
     return router
 
+
+@asynccontextmanager
+async def _editing(ctx: ServiceContext, customer_id: str) -> AsyncIterator[UnitOfWork]:
+    """A transaction that appends to a profile's stream in turn with identity
+    resolution: it holds the profile as resolution's fast lane does (the shared identity
+    lock, then the profile's own), so neither append finds the stream moved under it and
+    has to be retried."""
+    async with EventStore(ctx.engine).transaction() as uow:
+        identity = IdentityStore(uow.connection)
+        await identity.lock(shared=True)
+        await identity.lock_profiles([customer_id])
+        yield uow
 
 
 async def _profile(ctx: ServiceContext, customer_id: str) -> StoredProfile:
