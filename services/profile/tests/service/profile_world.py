@@ -14,8 +14,9 @@ from crm.touchpoints.v1.touchpoints_pb2 import Channel, TouchpointRecorded
 from crm_contracts import encode_envelope, pack_payload, to_timestamp
 from crm_devstack.testing import read_topic, unpacked
 from crm_eventstore import create_engine
-from crm_messaging import KeyVault
+from crm_messaging import InboundMessage, KeyVault
 from crm_messaging.topics import PROFILES
+from crm_messaging.tracing import TraceContext
 from crm_profile.settings import ProfileSettings
 
 TYPES = {"customer_number": IdentifierType.IDENTIFIER_TYPE_CUSTOMER_NUMBER,
@@ -24,6 +25,7 @@ TYPES = {"customer_number": IdentifierType.IDENTIFIER_TYPE_CUSTOMER_NUMBER,
          "anonymous_id": IdentifierType.IDENTIFIER_TYPE_ANONYMOUS_ID,
          "loyalty_id": IdentifierType.IDENTIFIER_TYPE_LOYALTY_ID}
 START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+TRACE = TraceContext("00-" + "1" * 32 + "-" + "2" * 16 + "-01", "")
 
 
 def touchpoint(*identifiers: str, minute: int = 0,
@@ -77,3 +79,12 @@ async def published(settings: ProfileSettings) -> list[tuple[ConsumerRecord, Mes
         return list(zip(records, await unpacked(records, KeyVault(engine)), strict=True))
     finally:
         await engine.dispose()
+
+
+def inbound(offset: int, tp: TouchpointRecorded) -> InboundMessage:
+    """``tp`` as the consumer kit hands it to the resolver (opened, at ``offset``)."""
+    event_type, payload = pack_payload(tp)
+    envelope = Envelope(event_id=tp.event_id, event_type=event_type, schema_version=1,
+                        occurred_at=tp.occurred_at, recorded_at=tp.occurred_at,
+                        producer="test", customer_key=tp.identifiers[0].value, payload=payload)
+    return InboundMessage("touchpoints", 0, offset, None, envelope, TRACE)

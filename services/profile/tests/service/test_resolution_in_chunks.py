@@ -13,19 +13,16 @@ import uuid
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.common.v1.envelope_pb2 import Envelope
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
-from crm_contracts import pack_payload
 from crm_eventstore import EventStore, create_engine
 from crm_messaging import InboundMessage, KeyVault
-from crm_messaging.tracing import TraceContext
 from crm_profile.app.identifiers import evidence_of
 from crm_profile.app.resolution import TouchpointResolver
 from crm_profile.app.suppression import Suppression
 from crm_profile.domain.identity import IdentityRules, resolve
 from crm_profile.settings import ProfileSettings
 
-from .profile_world import attributed, owners, shared, touchpoint
+from .profile_world import attributed, inbound, owners, shared, touchpoint
 
 CALL_CENTER = "phone:+18005550000"
 RULES = {
@@ -34,7 +31,6 @@ RULES = {
         limits={"customer_number": 1, "email": 1, "phone": 1, "anonymous_id": 2},
         blocked=frozenset({CALL_CENTER})),
 }
-TRACE = TraceContext("00-" + "1" * 32 + "-" + "2" * 16 + "-01", "")
 
 
 def _world(seed: int) -> list[TouchpointRecorded]:
@@ -66,14 +62,6 @@ def _world(seed: int) -> list[TouchpointRecorded]:
         tp.event_id = str(uuid.UUID(int=rng.getrandbits(128)))
     rng.shuffle(touchpoints)
     return touchpoints
-
-
-def _message(n: int, tp: TouchpointRecorded) -> InboundMessage:
-    event_type, payload = pack_payload(tp)
-    envelope = Envelope(event_id=tp.event_id, event_type=event_type, schema_version=1,
-                        occurred_at=tp.occurred_at, recorded_at=tp.occurred_at,
-                        producer="test", customer_key=tp.identifiers[0].value, payload=payload)
-    return InboundMessage("touchpoints", 0, n, None, envelope, TRACE)
 
 
 def _chunks(items: list[InboundMessage], rng: random.Random) -> list[list[InboundMessage]]:
@@ -114,7 +102,7 @@ async def test_resolving_in_chunks_ends_where_resolving_everything_at_once_does(
     touchpoints = _world(seed)
     # Redelivered touchpoints (a consumer restarting) ride along; they change nothing.
     redelivered = random.Random(seed).sample(touchpoints, 3)
-    messages = [_message(n, tp) for n, tp in enumerate([*touchpoints, *redelivered])]
+    messages = [inbound(n, tp) for n, tp in enumerate([*touchpoints, *redelivered])]
 
     await _resolve_in_chunks(settings, RULES[rules], messages, seed)
 

@@ -17,8 +17,7 @@ from crm_profile.app.suppression import Suppression
 from crm_profile.domain.identity import IdentityRules
 from crm_profile.settings import ProfileSettings
 
-from .profile_world import attributed, touchpoint
-from .test_resolution_in_chunks import _message
+from .profile_world import attributed, inbound, touchpoint
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ def resolver(suppression: Suppression) -> TouchpointResolver:
 async def _resolve(resolver: TouchpointResolver, engine: AsyncEngine,
                    *touchpoints: TouchpointRecorded) -> None:
     """Both lanes, as the consumer kit runs them."""
-    messages = [_message(n, tp) for n, tp in enumerate(touchpoints)]
+    messages = [inbound(n, tp) for n, tp in enumerate(touchpoints)]
     async with EventStore(engine).transaction() as uow:
         follow_up = await resolver(messages, uow)
     if follow_up is not None:
@@ -51,7 +50,7 @@ async def _impatient(uow: UnitOfWork) -> None:
 
 
 def _messages(*touchpoints: TouchpointRecorded) -> list[InboundMessage]:
-    return [_message(n, tp) for n, tp in enumerate(touchpoints)]
+    return [inbound(n, tp) for n, tp in enumerate(touchpoints)]
 
 
 async def test_returning_customers_are_attributed_while_another_fast_lane_is_open(
