@@ -99,7 +99,7 @@ class KeyVault:
             return 0
         async with self._autocommit.connect() as connection:
             result = await connection.execute(_DESTROY, {"ids": ids})
-        return int(result.rowcount)
+            return int(result.rowcount)
 
 
 def _opened(envelope: Envelope, secrets: Mapping[str, bytes | None]) -> Opened:

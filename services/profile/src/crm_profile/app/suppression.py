@@ -75,7 +75,6 @@ class Suppression:
         await self.vault.destroy([touchpoint_key_id(t) for t in dropped])
         return Screened(frozenset(dropped), notices)
 
-
     async def carrying(
         self, store: ErasureStore, touchpoints: Iterable[tuple[TouchpointRecorded, Evidence]],
     ) -> frozenset[str]:
