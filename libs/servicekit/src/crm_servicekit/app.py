@@ -15,6 +15,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from crm_eventstore.db import create_engine
 from crm_messaging import KeyVault
@@ -36,6 +37,7 @@ from crm_servicekit.workers import Worker, WorkerGroup
 __all__ = ["ProcessRole", "ServiceApp", "create_app"]
 
 _log = logging.getLogger("crm_servicekit.app")
+_NO_FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 class ProcessRole(StrEnum):
@@ -80,7 +82,10 @@ def create_app(
     groups = {ProcessRole.HTTP: WorkerGroup(workers),
               ProcessRole.BACKGROUND: WorkerGroup(background)}
     app = ServiceApp(title=settings.service_name, version=version,
-                     openapi_url="/openapi.json", lifespan=_lifespan(settings, groups))
+                     openapi_url="/openapi.json", lifespan=_lifespan(settings, groups),
+                     # Traces and metrics are our own (middleware): FastAPI's OpenTelemetry
+                     # hooks would ask the (unconfigured) OTel providers on every request.
+                     telemetry=_NO_FASTAPI_TELEMETRY)
     app.state.background = groups[ProcessRole.BACKGROUND]
     app.state.readiness = (postgres_check, kafka_check, workers_check(*groups.values()),
                            *readiness)
