@@ -57,7 +57,7 @@ async def run(stack: Stack, report: Report) -> None:
     # Each service as one process (the default deployment). With two cores for everything,
     # more processes cost more than they give: two HTTP and two background processes per
     # service took ~2.9 ms of CPU per event instead of ~2.1, and freshness p99 at 1,000/s
-    # was 4.7-5.9 s instead of 0.8-2.1 s (docs/reliability.md, Processes).
+    # was 4.2-5.9 s instead of 0.8-2.4 s (docs/reliability.md, Processes).
     async with core_pipeline(stack.database_url, stack.bootstrap_servers, KEY) as services:
         run_id = uuid.uuid4().hex[:6]
         schema = services["customer_view"].env["DB_SCHEMA"]
