@@ -71,11 +71,13 @@ _LOAD = """
 SELECT e.event_id, e.facts::text, e.envelope, e.sealed_by FROM view_events e
 WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k WHERE k.key = ANY($1::text[]))
 """
-# The same, with the key each event was found under (an event under two keys: two rows).
-_LOAD_BY_KEY = """
-SELECT k.key, e.event_id, e.facts::text, e.envelope, e.sealed_by
-FROM view_event_keys k JOIN view_events e USING (event_id)
-WHERE k.key = ANY($1::text[]) AND NOT k.event_id = ANY($2::text[])
+# Which events are filed under which keys (from the index alone), then the events the
+# caller does not hold: leaving those out in SQL (`NOT event_id = ANY(known)`) compared
+# every row with every known id, ~2 ms per statement for a chunk of ~100 new customers.
+_KEYED = "SELECT key, event_id FROM view_event_keys WHERE key = ANY($1::text[])"
+_EVENTS = """
+SELECT event_id, facts::text, envelope, sealed_by FROM view_events
+WHERE event_id = ANY($1::text[])
 """
 # Records (each id once) and the identifiers they are found by, in one statement (one
 # round trip). The identifiers a record no longer has are deleted, the others inserted
@@ -218,13 +220,17 @@ class ViewStore:
                             ) -> dict[str, list[StoredEvent]]:
         """The events filed under each of ``keys`` (each event decoded once), but for the
         ``known`` ones (the caller holds them already)."""
-        rows = await (await self._driver()).fetch(_LOAD_BY_KEY, sorted(keys), list(known))
-        decoded: dict[str, StoredEvent] = {}
+        driver = await self._driver()
+        filed = [(key, event_id) for key, event_id in await driver.fetch(_KEYED, sorted(keys))
+                 if event_id not in known]
+        if not filed:
+            return {}
+        rows = await driver.fetch(_EVENTS, sorted({event_id for _, event_id in filed}))
+        decoded = {row[0]: _stored_event(*row) for row in rows}
         found: dict[str, list[StoredEvent]] = defaultdict(list)
-        for key, event_id, facts, envelope, sealed_by in rows:
-            if (event := decoded.get(event_id)) is None:
-                event = decoded[event_id] = _stored_event(event_id, facts, envelope, sealed_by)
-            found[key].append(event)
+        for key, event_id in filed:
+            if (event := decoded.get(event_id)) is not None:
+                found[key].append(event)
         return found
 
     async def facts_under(self, keys: Iterable[str]) -> list[Fact]:
