@@ -40,7 +40,7 @@ __all__ = ["EventToFile", "StoredEvent", "StoredRecord", "ViewStore"]
 _FILE_EVENTS = """
 WITH saved AS (
     INSERT INTO view_events (event_id, facts, sealed_by)
-    SELECT i, CAST(f AS jsonb), s FROM unnest($1::text[], $2::text[], $3::text[]) AS e(i, f, s)
+    SELECT i, f, s FROM unnest($1::text[], $2::text[], $3::text[]) AS e(i, f, s)
     ON CONFLICT DO NOTHING
     RETURNING event_id
 ), keys AS (
@@ -61,14 +61,14 @@ WITH identifiers AS (
 DELETE FROM customer_records WHERE customer_id = ANY(CAST(:ids AS text[]))
 """)
 _REWRITE_EVENTS = text("""
-UPDATE view_events v SET facts = CAST(e.f AS jsonb), envelope = NULL
+UPDATE view_events v SET facts = e.f, envelope = NULL
 FROM unnest(CAST(:ids AS text[]), CAST(:facts AS text[])) AS e(i, f)
 WHERE v.event_id = e.i
 """)
 # A semi-join, so an event filed under several of the keys comes once without
 # comparing payloads.
 _LOAD = """
-SELECT e.event_id, e.facts::text, e.envelope, e.sealed_by FROM view_events e
+SELECT e.event_id, e.facts, e.envelope, e.sealed_by FROM view_events e
 WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k WHERE k.key = ANY($1::text[]))
 """
 # Which events are filed under which keys (from the index alone), then the events the
@@ -76,7 +76,7 @@ WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k WHERE k.key = ANY(
 # every row with every known id, ~2 ms per statement for a chunk of ~100 new customers.
 _KEYED = "SELECT key, event_id FROM view_event_keys WHERE key = ANY($1::text[])"
 _EVENTS = """
-SELECT event_id, facts::text, envelope, sealed_by FROM view_events
+SELECT event_id, facts, envelope, sealed_by FROM view_events
 WHERE event_id = ANY($1::text[])
 """
 # Records (each id once) and the identifiers they are found by, in one statement (one
