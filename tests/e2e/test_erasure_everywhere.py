@@ -19,7 +19,7 @@ from crm_devstack.testing import (
 )
 from crm_eventstore import create_engine
 from crm_messaging import KeyVault, dead_letter_topic
-from crm_messaging.topics import CUSTOMER_VIEW, PROFILES, TOUCHPOINTS
+from crm_messaging.topics import CUSTOMER_VIEW, ERASURES, PROFILES, TOUCHPOINTS
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def _event(channel: str, kind: str, identifiers: dict[str, str],
             "occurred_at": "2026-11-20T09:30:00+01:00", "identifiers": identifiers, **rest}
 
 
-TOPICS = [t.name for t in (TOUCHPOINTS, PROFILES, CUSTOMER_VIEW)]
+TOPICS = [t.name for t in (TOUCHPOINTS, PROFILES, CUSTOMER_VIEW, ERASURES)]
 
 
 async def readable_on_topics(bootstrap: str, vault: KeyVault,

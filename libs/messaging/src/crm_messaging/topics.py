@@ -37,8 +37,13 @@ PROFILES = Topic("crm.profiles.v1")
 CUSTOMER_VIEW = Topic("crm.customer-view.v1")
 SEGMENTS = Topic("crm.segments.v1")
 CAMPAIGNS = Topic("crm.campaigns.v1")
+# The profile service's notices to services that keep touchpoints: which ones to erase,
+# and suppressions. Rare: a topic of their own, so those services need not read (and the
+# broker serve them) every event of crm.profiles.v1 to find them.
+ERASURES = Topic("crm.erasures.v1", partitions=1)
 
-TOPICS: tuple[Topic, ...] = (TOUCHPOINTS, PROFILES, CUSTOMER_VIEW, SEGMENTS, CAMPAIGNS)
+TOPICS: tuple[Topic, ...] = (TOUCHPOINTS, PROFILES, CUSTOMER_VIEW, SEGMENTS, CAMPAIGNS,
+                             ERASURES)
 ALL_TOPICS: tuple[str, ...] = tuple(
     name for topic in TOPICS for name in (topic.name, topic.dlq)
 )

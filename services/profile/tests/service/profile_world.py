@@ -70,10 +70,12 @@ async def shared(engine: AsyncEngine) -> set[str]:
         return set((await conn.execute(text("SELECT identifier FROM identity_shared"))).scalars())
 
 
-async def published(settings: ProfileSettings) -> list[tuple[ConsumerRecord, Message | None]]:
-    """Every record on crm.profiles.v1 (shared by the session) with its payload, opened
-    with the key vault; ``None`` for one whose key an erasure destroyed."""
-    records = await read_topic(settings.kafka_bootstrap_servers, PROFILES.name, timeout=1)
+async def published(settings: ProfileSettings, topic: str = PROFILES.name,
+                    ) -> list[tuple[ConsumerRecord, Message | None]]:
+    """Every record on ``topic`` (crm.profiles.v1 unless said; shared by the session) with
+    its payload, opened with the key vault; ``None`` for one whose key an erasure
+    destroyed."""
+    records = await read_topic(settings.kafka_bootstrap_servers, topic, timeout=1)
     engine = create_engine(settings.vault_database_url, settings.vault_schema, pool_size=1)
     try:
         return list(zip(records, await unpacked(records, KeyVault(engine)), strict=True))

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.profiles.v1 import profiles_pb2 as wire
 from crm.touchpoints.v1.touchpoints_pb2 import Channel, ConsentProperties
 from crm_devstack.testing import eventually, tables_quoting
+from crm_messaging.topics import ERASURES, PROFILES
 from crm_profile.settings import ProfileSettings
 from crm_servicekit.apikeys import ApiKeyStore
 
@@ -74,13 +75,16 @@ async def test_erasure_removes_the_person_from_state_and_history_and_leaves_a_re
     gone = await client.get(f"/v1/profiles/{customer}", headers=eraser)
     assert gone.status_code == 410
     assert gone.json()["receipt_id"] == receipt["receipt_id"]
-    published = await _profile_events(settings, wire.TouchpointsErased,
-                                      lambda m: m.customer_id == customer)
-    assert [sorted(m.touchpoint_event_ids) for m in published] == [sorted(touchpoints)]
-    assert [m.receipt_id for m in published] == [receipt["receipt_id"]]
+    notices = await _profile_events(settings, wire.TouchpointsErased,
+                                    lambda m: m.customer_id == customer, ERASURES.name)
+    assert [sorted(m.touchpoint_event_ids) for m in notices] == [sorted(touchpoints)]
+    assert [m.receipt_id for m in notices] == [receipt["receipt_id"]]
     erased = await _profile_events(settings, wire.ProfileErased,
                                    lambda m: m.customer_id == customer)
     assert [m.receipt_id for m in erased] == [receipt["receipt_id"]]
+    # The notices for services that keep touchpoints are on crm.erasures.v1 only.
+    assert not [m for _, m in await published(settings)
+                if isinstance(m, wire.TouchpointsErased) and m.customer_id == customer]
 
 
 async def test_an_erased_identifier_is_suppressed_until_the_person_consents_again(
@@ -94,7 +98,8 @@ async def test_an_erased_identifier_is_suppressed_until_the_person_consents_agai
     comeback = touchpoint(f"email:{EMAIL}", "anonymous_id:web-new", minute=10)
     await send(producer, settings.touchpoints_topic, comeback)
     suppressed = await _profile_events(settings, wire.TouchpointSuppressed,
-                                       lambda m: m.touchpoint_event_id == comeback.event_id)
+                                       lambda m: m.touchpoint_event_id == comeback.event_id,
+                                       ERASURES.name)
     assert [m.receipt_id for m in suppressed] == [receipt["receipt_id"]]
     assert comeback.event_id not in await attributed(engine)
     report = (await client.get(f"/v1/erasures/{receipt['receipt_id']}", headers=eraser)).json()
@@ -109,7 +114,8 @@ async def test_an_erased_identifier_is_suppressed_until_the_person_consents_agai
     await eventually(lambda: _has(engine, consent.event_id))
     assert (await attributed(engine))[consent.event_id] != customer
     lifted = await _profile_events(settings, wire.SuppressionLifted,
-                                   lambda m: m.evidence_event_id == consent.event_id)
+                                   lambda m: m.evidence_event_id == consent.event_id,
+                                   ERASURES.name)
     assert [m.receipt_id for m in lifted] == [receipt["receipt_id"]]
 
 
@@ -139,13 +145,13 @@ async def _has(engine: AsyncEngine, touchpoint_id: str) -> bool:
 
 
 async def _profile_events(settings: ProfileSettings, kind: type[T],
-                          where: Callable[[T], bool]) -> list[T]:
-    """Events of ``kind`` on crm.profiles.v1 that satisfy ``where`` (the topic is shared
-    by every test of the session); waits for at least one."""
+                          where: Callable[[T], bool], topic: str = PROFILES.name) -> list[T]:
+    """Events of ``kind`` on ``topic`` that satisfy ``where`` (the topic is shared by every
+    test of the session); waits for at least one."""
     found: list[T] = []
 
     async def some() -> bool:
-        found[:] = [m for _, m in await published(settings)
+        found[:] = [m for _, m in await published(settings, topic)
                     if isinstance(m, kind) and where(m)]
         return bool(found)
 

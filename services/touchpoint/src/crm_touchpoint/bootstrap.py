@@ -37,7 +37,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         background=[
             sealing_outbox_relay(touchpoint_seal),
             # Erasure notices travel in the clear: nothing here to open.
-            consumer_worker([settings.profiles_topic], settings.erasure_consumer_group,
+            consumer_worker([settings.erasures_topic], settings.erasure_consumer_group,
                             batch_handler=TouchpointErasure(), open_sealed=False,
                             event_types=ERASURE_EVENT_TYPES),
         ],

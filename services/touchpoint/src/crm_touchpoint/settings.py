@@ -32,8 +32,9 @@ class TouchpointSettings(ServiceSettings):
                     "meanwhile share the next one (1: fewest commits, measured fastest)")
     rate_limit_events_per_second: float = Field(default=20_000, gt=0)
     rate_limit_burst_events: int = Field(default=40_000, gt=0)
-    profiles_topic: str = Field(default="crm.profiles.v1",
-                                description="where erasures of touchpoints are announced")
+    erasures_topic: str = Field(default="crm.erasures.v1",
+                                description="where the profile service announces the "
+                                            "touchpoints to erase")
     erasure_consumer_group: str = Field(
         default="touchpoint.erasure",
         description="consumer group that erases touchpoints of erased people")

@@ -17,12 +17,12 @@ from crm_touchpoint.settings import TouchpointSettings
 @pytest.fixture
 async def settings(postgres_url: str, kafka_bootstrap: str,
                    schema_name: str) -> TouchpointSettings:
-    # Erasure notices come from a topic of the test's own: the session's crm.profiles.v1
-    # holds every other test's profile events.
-    profiles = f"test.profiles.{schema_name}"
-    await create_topic(kafka_bootstrap, profiles, partitions=1)
+    # Erasure notices come from a topic of the test's own: the session's crm.erasures.v1
+    # holds every other test's notices.
+    erasures = f"test.erasures.{schema_name}"
+    await create_topic(kafka_bootstrap, erasures, partitions=1)
     return TouchpointSettings(database_url=postgres_url, db_schema=schema_name,
-                              kafka_bootstrap_servers=kafka_bootstrap, profiles_topic=profiles,
+                              kafka_bootstrap_servers=kafka_bootstrap, erasures_topic=erasures,
                               erasure_consumer_group=f"test.erasure.{schema_name}")
 
 

@@ -36,11 +36,12 @@ async def test_erased_and_suppressed_touchpoints_lose_their_personal_data(
         reply = await client.post("/v1/touchpoints", json=event, headers=headers(keys.writer))
         assert reply.status_code == 202, reply.text
 
-    await _announce(producer, settings.profiles_topic, profiles.TouchpointsErased(
+    await _announce(producer, settings.erasures_topic, profiles.TouchpointsErased(
         customer_id="c-1", receipt_id="r-1", touchpoint_event_ids=[call["event_id"]]))
-    await _announce(producer, settings.profiles_topic, profiles.TouchpointSuppressed(
+    await _announce(producer, settings.erasures_topic, profiles.TouchpointSuppressed(
         touchpoint_event_id=late["event_id"], receipt_id="r-1"))
-    await _announce(producer, settings.profiles_topic, profiles.ProfileCreated(customer_id="x"))
+    await _announce(producer, settings.erasures_topic, profiles.SuppressionLifted(
+        receipt_id="r-0", evidence_event_id=kept["event_id"]))
 
     engine = create_engine(settings.database_url, settings.db_schema)
     personal = ["ada.lovelace@example.com", "+14155552671", "Philomena", "Quorvant",

@@ -12,8 +12,9 @@
    are destroyed in the key vault (crypto-shredding): every copy on Kafka becomes
    unreadable. Before the commit: if it fails, nothing is erased and the caller retries;
    if the commit fails after it, the topics are unreadable a little early.
-6. ``ProfileErased`` and ``TouchpointsErased`` (ids only, in parts) are published, so
-   every other service erases its copy: the customer view, the touchpoint service.
+6. ``ProfileErased`` (on crm.profiles.v1, for the customer view) and
+   ``TouchpointsErased`` (ids only, in parts, on crm.erasures.v1, for the touchpoint
+   service) are published, so every other service erases its copy.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from crm_contracts import to_timestamp
 from crm_contracts.privacy import customer_key_id, touchpoint_key_id
 from crm_eventstore import EventMetadata, StreamAppend, UnitOfWork
 from crm_messaging import KeyVault
+from crm_messaging.topics import ERASURES
 from crm_profile.adapters.erasure_store import ErasureStore, Receipt
 from crm_profile.adapters.identity_store import IdentityStore
 from crm_profile.adapters.never_merge_store import NeverMergeStore
@@ -106,5 +108,5 @@ def _notices(receipt: Receipt, erased: Erased, metadata: EventMetadata) -> list[
         appends.append(published(receipt.customer_id, wire.TouchpointsErased(
             customer_id=receipt.customer_id, receipt_id=receipt.receipt_id,
             touchpoint_event_ids=touchpoints[start:start + TOUCHPOINTS_PER_NOTICE]),
-            now, metadata))
+            now, metadata, topic=ERASURES.name))
     return appends

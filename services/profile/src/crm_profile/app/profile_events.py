@@ -108,11 +108,12 @@ def _message(decision: decided.Decision, cause: Cause) -> tuple[str, Message]:
 
 
 def published(customer_id: str, message: Message, occurred_at: datetime,
-              metadata: EventMetadata) -> StreamAppend:
-    """``message`` as an event on the customer's stream, published on crm.profiles.v1."""
+              metadata: EventMetadata, *, topic: str = PROFILES.name) -> StreamAppend:
+    """``message`` as an event on the customer's stream, published on ``topic``
+    (crm.profiles.v1 unless said otherwise)."""
     event_type, payload = pack_payload(message)
     return StreamAppend(stream_of(customer_id), [NewEvent(
-        event_type, payload, occurred_at, customer_key=customer_id, topic=PROFILES.name,
+        event_type, payload, occurred_at, customer_key=customer_id, topic=topic,
         metadata=metadata)])
 
 

@@ -2,11 +2,11 @@
 
 It is dropped before resolution (nothing of it is stored here), its data key is
 destroyed (its copy on the topic becomes unreadable), it is counted on the
-suppression list, and announced as ``TouchpointSuppressed`` so that the services keeping
-touchpoints erase it too. A fresh consent (a consent touchpoint that grants) is the
-exception: the person came back and asked to be known; the suppression of what it
-carries is lifted and it is resolved like any other (as a new person: the old
-identifiers live on only as tokens).
+suppression list, and announced as ``TouchpointSuppressed`` (on crm.erasures.v1) so
+that the services keeping touchpoints erase it too. A fresh consent (a consent
+touchpoint that grants) is the exception: the person came back and asked to be known;
+the suppression of what it carries is lifted and it is resolved like any other (as a
+new person: the old identifiers live on only as tokens).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from crm_contracts import from_timestamp, pack_payload
 from crm_contracts.privacy import touchpoint_key_id
 from crm_eventstore import EventMetadata, NewEvent, StreamAppend
 from crm_messaging import KeyVault
-from crm_messaging.topics import PROFILES
+from crm_messaging.topics import ERASURES
 from crm_profile.adapters.erasure_store import ErasureStore
 from crm_profile.domain.erasure import erased_token
 from crm_profile.domain.identity import Evidence
@@ -99,4 +99,4 @@ def _notice(receipt: str, touchpoint: TouchpointRecorded, metadata: EventMetadat
     event_type, payload = pack_payload(message)
     return StreamAppend(f"suppression-{receipt}", [NewEvent(
         event_type, payload, from_timestamp(touchpoint.occurred_at), customer_key=receipt,
-        topic=PROFILES.name, metadata=metadata)])
+        topic=ERASURES.name, metadata=metadata)])

@@ -26,14 +26,14 @@ _ERASED = profiles.TouchpointsErased.DESCRIPTOR.full_name
 _SUPPRESSED = profiles.TouchpointSuppressed.DESCRIPTOR.full_name
 _RECORDED = TouchpointRecorded.DESCRIPTOR.full_name
 ERASURE_EVENT_TYPES = frozenset({_ERASED, _SUPPRESSED})
-"""The events of crm.profiles.v1 this consumer acts on; it passes over the rest."""
+"""The events of crm.erasures.v1 this consumer acts on; it passes over the rest."""
 ERASED_KEY = "erased"
 """The partition key of an erased touchpoint (it was the person's strongest identifier)."""
 
 
 @dataclass(frozen=True)
 class TouchpointErasure:
-    """The consumer (batch) handler of crm.profiles.v1 in the touchpoint service."""
+    """The consumer (batch) handler of crm.erasures.v1 in the touchpoint service."""
 
     async def __call__(self, messages: list[InboundMessage], uow: UnitOfWork) -> None:
         ids = sorted({i for message in messages for i in _erased_ids(message)})
@@ -49,7 +49,7 @@ class TouchpointErasure:
 
 
 def _erased_ids(message: InboundMessage) -> list[str]:
-    """The touchpoint ids an event of crm.profiles.v1 asks to erase (most ask none)."""
+    """The touchpoint ids a notice of crm.erasures.v1 asks to erase."""
     kind = message.envelope.event_type
     if kind not in ERASURE_EVENT_TYPES:
         return []
