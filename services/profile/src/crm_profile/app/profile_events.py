@@ -22,6 +22,8 @@ _ASSURANCE = {"verified": wire.ASSURANCE_VERIFIED, "self_asserted": wire.ASSURAN
 
 
 # Erasure notices hold ids only, and every service must read them after the keys are gone.
+# The last three go on crm.erasures.v1 now (nothing there is sealed); they stay listed
+# for older history, which holds them on crm.profiles.v1 and may be republished.
 _IN_THE_CLEAR = frozenset(m.DESCRIPTOR.full_name for m in (
     wire.ProfileErased, wire.TouchpointsErased, wire.TouchpointSuppressed,
     wire.SuppressionLifted))
