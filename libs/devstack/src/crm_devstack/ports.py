@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 
@@ -25,10 +26,22 @@ def ensure_port_free(port: int, what: str, host: str = "127.0.0.1") -> None:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a port the kernel just reported free (for tests)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    """Return a port free right now (for tests), below the kernel's ephemeral range.
+
+    Not port 0's pick: that comes from the ephemeral range (32768+), where the client
+    connections of the services already running take their local ports, so one of them
+    could hold the port before the server it was meant for binds it.
+    """
+    rng = random.Random()
+    for _ in range(500):
+        port = rng.randrange(10_000, 32_000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise DevStackError("no free port found between 10000 and 32000")
 
 
 def wait_for_port(port: int, what: str, timeout: float, host: str = "127.0.0.1") -> None:

@@ -198,8 +198,7 @@ class ServiceUnderTest:
             await eventually(lambda: self._ready(client), within=within)
         # Each HTTP worker listens on a socket of its own once its app has started; a
         # connection opened before the last one listens stays with the others.
-        await eventually(lambda: len(self.listening_processes()) >= self.http_workers,
-                         within=within)
+        await eventually(self._all_workers_listen, within=within)
 
     @property
     def http_workers(self) -> int:
@@ -216,6 +215,15 @@ class ServiceUnderTest:
                    for c in _connections(process))
         }
 
+    def _all_workers_listen(self) -> bool:
+        self._raise_if_exited()
+        return len(self.listening_processes()) >= self.http_workers
+
+    def _raise_if_exited(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.module} exited with {self.process.returncode}")
+
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, no goodbye."""
         if self.process is not None and self.process.poll() is None:
@@ -228,9 +236,7 @@ class ServiceUnderTest:
             self.process.wait(20)
 
     async def _ready(self, client: httpx.AsyncClient) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise RuntimeError(f"{self.module} exited with {self.process.returncode}")
+        self._raise_if_exited()
         try:
             return (await client.get(f"{self.url}/readyz", timeout=2)).status_code == 200
         except httpx.TransportError:
