@@ -139,6 +139,33 @@ def test_every_profile_event_type_becomes_its_facts() -> None:
     assert facts(profiles.MergeBlocked(customer_ids=["c1", "c2"], reason="never_merge")) == ()
 
 
+def test_a_new_profile_is_created_then_linked_to_each_identifier_it_carries() -> None:
+    phone = types_pb2.Identifier(type=types_pb2.IDENTIFIER_TYPE_PHONE, value="+12125552671")
+    created = profiles.ProfileCreated(customer_id="c1", occurred_at=ts(T0), links=[
+        profiles.IdentifierLinked(customer_id="c1", identifier=i, rule="new_profile")
+        for i in (EMAIL, phone)])
+    parts = facts(created)
+    assert parts == (
+        CreationFact("c1", T0, META),
+        IdentifierFact("c1", Identifier("email", "ada@example.com"), META, 1),
+        IdentifierFact("c1", Identifier("phone", "+12125552671"), META, 2),
+    )
+    assert len({fact.key for fact in parts}) == 3  # each part its own idempotency key
+
+
+@pytest.mark.parametrize("link", [
+    profiles.IdentifierLinked(customer_id="c2", identifier=EMAIL),
+    profiles.IdentifierLinked(identifier=EMAIL),
+    profiles.IdentifierLinked(customer_id="c1"),
+])
+def test_a_new_profile_whose_link_is_not_its_own_or_is_empty_is_refused(
+    link: profiles.IdentifierLinked,
+) -> None:
+    created = profiles.ProfileCreated(customer_id="c1", links=[link])
+    with pytest.raises(InvalidEvent, match="ProfileCreated"):
+        facts(created)
+
+
 def test_a_trait_without_a_source_says_unknown_and_one_without_a_time_takes_the_events() -> None:
     (fact,) = facts(profiles.TraitObserved(customer_id="c1", name="city", value="Paris"))
     assert fact == TraitFact("c1", "city", "Paris", "unknown", T0, META)

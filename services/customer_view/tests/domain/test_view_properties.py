@@ -289,7 +289,11 @@ def worlds(draw: st.DrawFn, reattribute: bool = True) -> World:
     mint = Mint()
     items: list[Said] = []
     for customer in CUSTOMERS:
-        items.append(said(profiles.ProfileCreated(customer_id=customer, occurred_at=ts(T0)), T0))
+        # A new profile carries its first links (history before it: IdentifierLinked events).
+        first = draw(st.sampled_from([(), (email(customer, 0),), (email(customer, 1),)]))
+        items.append(said(profiles.ProfileCreated(
+            customer_id=customer, occurred_at=ts(T0), links=[profiles.IdentifierLinked(
+                customer_id=customer, identifier=identifier(EMAIL, v)) for v in first]), T0))
         items += draw(customer_events(customer, mint))
     attributed = [m for m, _, _ in items if isinstance(m, profiles.TouchpointAttributed)]
     merges = draw(st.sampled_from([(), (("c0", "c1"),), (("c0", "c1"), ("c1", "c2"))]))

@@ -7,6 +7,7 @@ from profile_world import attributed, owners, send, shared, touchpoint
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm.profiles.v1 import profiles_pb2 as wire
 from crm.touchpoints.v1.touchpoints_pb2 import Channel
 from crm_devstack.testing import eventually
 from crm_profile.settings import ProfileSettings
@@ -123,10 +124,15 @@ async def test_a_touchpoint_delivered_again_changes_nothing(
 
     await _published_attributions(engine, 2)
     async with engine.connect() as conn:
-        linked = (await conn.execute(text(
-            "SELECT count(*) FROM events WHERE event_type = 'crm.profiles.v1.IdentifierLinked'"
-        ))).scalar_one()
-    assert linked == 2
+        identity = (await conn.execute(text(
+            "SELECT event_type, payload FROM events WHERE event_type IN"
+            " ('crm.profiles.v1.ProfileCreated', 'crm.profiles.v1.IdentifierLinked')"
+        ))).all()
+    [(event_type, payload)] = identity  # one new profile; its links travel inside it
+    created = wire.ProfileCreated.FromString(payload)
+    assert event_type == "crm.profiles.v1.ProfileCreated"
+    assert sorted(link.identifier.value for link in created.links) == [
+        "lin@example.com", "web-91c2"]
 
 
 async def _count(mapping: object, expected: int) -> bool:

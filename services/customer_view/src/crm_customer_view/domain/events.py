@@ -93,12 +93,9 @@ def _translate(message: Message, meta: EventMeta) -> tuple[Fact, ...]:
                      touchpoint_event_id=message.touchpoint_event_id)
             return (UnattributionFact(message.customer_id, message.touchpoint_event_id, meta),)
         case profiles.ProfileCreated():
-            _require(message, customer_id=message.customer_id)
-            return (CreationFact(message.customer_id, _time(message.occurred_at, meta), meta),)
+            return _created(message, meta)
         case profiles.IdentifierLinked():
-            _require(message, customer_id=message.customer_id,
-                     identifier=message.identifier.value)
-            return (IdentifierFact(message.customer_id, _identifier(message.identifier), meta),)
+            return (_linked(message, meta),)
         case profiles.IdentifierUnlinked():
             _require(message, customer_id=message.customer_id,
                      identifier=message.identifier.value)
@@ -124,6 +121,22 @@ def _translate(message: Message, meta: EventMeta) -> tuple[Fact, ...]:
 def _attributed(message: profiles.TouchpointAttributed, meta: EventMeta) -> tuple[Fact, ...]:
     _require(message, customer_id=message.customer_id, touchpoint=message.touchpoint.event_id)
     return (TouchpointFact(message.customer_id, touchpoint_from_proto(message.touchpoint), meta),)
+
+
+def _created(message: profiles.ProfileCreated, meta: EventMeta) -> tuple[Fact, ...]:
+    _require(message, customer_id=message.customer_id)
+    for n, link in enumerate(message.links):
+        if link.customer_id != message.customer_id or not link.identifier.value:
+            raise InvalidEvent(_name(message), f"links[{n}] is not an identifier of "
+                               f"{message.customer_id} (customer {link.customer_id!r})")
+    creation = CreationFact(message.customer_id, _time(message.occurred_at, meta), meta)
+    return (creation, *(_linked(link, meta, part)
+                        for part, link in enumerate(message.links, 1)))
+
+
+def _linked(message: profiles.IdentifierLinked, meta: EventMeta, part: int = 0) -> IdentifierFact:
+    _require(message, customer_id=message.customer_id, identifier=message.identifier.value)
+    return IdentifierFact(message.customer_id, _identifier(message.identifier), meta, part)
 
 
 def _shared(message: profiles.IdentifierMarkedShared, meta: EventMeta) -> tuple[Fact, ...]:

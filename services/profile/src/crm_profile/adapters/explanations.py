@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm.profiles.v1 import profiles_pb2 as wire
 from crm_contracts import message_class
 from crm_eventstore import EventStore, RecordedEvent
 from crm_profile.adapters.never_merge_store import NeverMergeStore, RecordedSplit
@@ -65,7 +67,7 @@ def explanation(profile: StoredProfile, splits: Splits | None = None) -> dict[st
         "customer_id": profile.customer_id,
         "requested_id": profile.asked_for,
         "merged_into": profile.customer_id if profile.asked_for != profile.customer_id else None,
-        "history": [_entry(e) for e in events if e.event_type in _KINDS],
+        "history": [entry for e in events if e.event_type in _KINDS for entry in _entries(e)],
         "never_merge": [_fact(split) for split in splits.facts],
     }
 
@@ -83,8 +85,19 @@ def _typed(identifiers: Iterable[str]) -> list[dict[str, str]]:
             for i in sorted(identifiers)]
 
 
-def _entry(event: RecordedEvent) -> dict[str, Any]:
+def _entries(event: RecordedEvent) -> list[dict[str, Any]]:
+    """The event's entry; a ``ProfileCreated`` is followed by one per link it carries, as
+    if each were the ``IdentifierLinked`` event that older history holds instead."""
     message = message_class(event.event_type).FromString(event.payload)
-    return {"what": _KINDS[event.event_type], "at": event.recorded_at.isoformat(),
+    if not isinstance(message, wire.ProfileCreated):
+        return [_entry(event, _KINDS[event.event_type], message)]
+    links = list(message.links)
+    message.ClearField("links")
+    return [_entry(event, "created", message),
+            *(_entry(event, "identifier_linked", link) for link in links)]
+
+
+def _entry(event: RecordedEvent, what: str, message: Message) -> dict[str, Any]:
+    return {"what": what, "at": event.recorded_at.isoformat(),
             "occurred_at": event.occurred_at.isoformat(), "event_id": str(event.event_id),
             "details": MessageToDict(message, preserving_proto_field_name=True)}

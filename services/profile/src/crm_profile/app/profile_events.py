@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
 from google.protobuf.message import Message
@@ -53,15 +53,37 @@ class Cause:
 
 
 def profile_events(decisions: Iterable[decided.Decision], cause: Cause) -> list[StreamAppend]:
-    """One append per decision, on the stream of the customer it concerns."""
+    """One append per decision, on the stream of the customer it concerns; but the links
+    that follow a ``ProfileCreated`` travel inside it (see :func:`_with_links_inside`)."""
     appends = []
-    for decision in decisions:
-        customer_id, message = _message(decision, cause)
+    for customer_id, message in _with_links_inside(_message(d, cause) for d in decisions):
         event_type, payload = pack_payload(message)
         event = NewEvent(event_type, payload, cause.occurred_at, customer_key=customer_id,
                          topic=PROFILES.name, metadata=cause.metadata)
         appends.append(StreamAppend(stream_of(customer_id), [event]))
     return appends
+
+
+def _with_links_inside(
+    messages: Iterable[tuple[str, Message]],
+) -> Iterator[tuple[str, Message]]:
+    """The messages, each ``IdentifierLinked`` right after a ``ProfileCreated`` of its
+    customer moved into that ``ProfileCreated``: a new customer is one event, not one per
+    identifier (a new visitor's profile event, its links and its attribution were four
+    rows in every store and four messages on the topic)."""
+    created: wire.ProfileCreated | None = None
+    for customer_id, message in messages:
+        if isinstance(message, wire.IdentifierLinked) and created is not None \
+                and message.customer_id == created.customer_id:
+            created.links.append(message)
+            continue
+        if created is not None:
+            yield created.customer_id, created
+        created = message if isinstance(message, wire.ProfileCreated) else None
+        if created is None:
+            yield customer_id, message
+    if created is not None:
+        yield created.customer_id, created
 
 
 def _message(decision: decided.Decision, cause: Cause) -> tuple[str, Message]:
