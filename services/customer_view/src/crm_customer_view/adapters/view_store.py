@@ -87,8 +87,7 @@ _UPSERT_RECORDS = """
 WITH saved AS (
     INSERT INTO customer_records
         (customer_id, survivor_id, record, masked, digest, version, last_event_at, updated_at)
-    SELECT id, survivor, CAST(record AS jsonb), CAST(masked AS jsonb), digest, version,
-           last_at, clock_timestamp()
+    SELECT id, survivor, record, masked, digest, version, last_at, clock_timestamp()
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[],
                 $7::timestamptz[])
          AS r(id, survivor, record, masked, digest, version, last_at)
@@ -116,8 +115,8 @@ _RECORD_COLUMNS = ("customer_id", "survivor_id", "record", "masked", "digest", "
 # What is stored of each id, locked until the transaction ends: a concurrent
 # recomputation of the same lineage waits, then compares with what this one stored.
 _STORED_FORMS = """
-SELECT customer_id, coalesce(record, jsonb_build_object('customer_id', customer_id,
-                                                       'merged_into', survivor_id))::text
+SELECT customer_id, coalesce(record, json_build_object('customer_id', customer_id,
+                                                      'merged_into', survivor_id)::text)
 FROM customer_records WHERE customer_id = ANY($1::text[])
 ORDER BY customer_id FOR UPDATE
 """
@@ -126,7 +125,7 @@ _RECORD = text("""SELECT customer_id, survivor_id, record, masked, updated_at
 # The answer of the read API as JSON text, in one statement: follow a merged-away id to
 # its survivor, choose the full or the masked record, add when it changed.
 _DOCUMENT = """
-SELECT (CASE WHEN $1::boolean THEN s.record ELSE s.masked END
+SELECT (CAST(CASE WHEN $1::boolean THEN s.record ELSE s.masked END AS jsonb)
         || jsonb_build_object('updated_at', s.updated_at)
         || CASE WHEN r.survivor_id IS NULL THEN '{}'::jsonb
                 ELSE jsonb_build_object('requested_id', r.customer_id,
@@ -152,6 +151,12 @@ class StoredRecord:
     record: dict[str, Any] | None
     masked: dict[str, Any] | None
     updated_at: datetime
+
+    @classmethod
+    def from_row(cls, customer_id: str, survivor_id: str | None, record: str | None,
+                 masked: str | None, updated_at: datetime) -> StoredRecord:
+        """From the columns, whose record and masked record are JSON text."""
+        return cls(customer_id, survivor_id, _parsed(record), _parsed(masked), updated_at)
 
 
 @dataclass(frozen=True)
@@ -282,7 +287,7 @@ class ViewStore:
 
     async def record(self, customer_id: str) -> StoredRecord | None:
         row = (await self.connection.execute(_RECORD, {"id": customer_id})).first()
-        return None if row is None else StoredRecord(*row)
+        return None if row is None else StoredRecord.from_row(*row)
 
     async def document(self, customer_id: str, *, pii: bool) -> str | None:
         """The record of ``customer_id`` as the API answers it (JSON text), if any."""
@@ -302,7 +307,7 @@ class ViewStore:
         rows = await self.connection.execute(
             _UPDATED, {"since": since, "after": after, "limit": limit}
         )
-        return [StoredRecord(*row) for row in rows]
+        return [StoredRecord.from_row(*row) for row in rows]
 
 
 def _stored_event(event_id: str, facts: str | None, envelope: bytes | None,
@@ -312,6 +317,10 @@ def _stored_event(event_id: str, facts: str | None, envelope: bytes | None,
     assert envelope is not None  # the table's check constraint: one of them is set
     return StoredEvent(event_id, facts_from_envelope(decode_envelope(envelope)), legacy=True,
                        sealed_by=sealed_by or "")
+
+
+def _parsed(document: str | None) -> dict[str, Any] | None:
+    return None if document is None else dict(orjson.loads(document))
 
 
 def _found_by(results: Sequence[CustomerRecord | Redirect]) -> list[tuple[str, str, str]]:
