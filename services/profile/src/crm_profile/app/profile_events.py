@@ -69,8 +69,8 @@ def _with_links_inside(
 ) -> Iterator[tuple[str, Message]]:
     """The messages, each ``IdentifierLinked`` right after a ``ProfileCreated`` of its
     customer moved into that ``ProfileCreated``: a new customer is one event, not one per
-    identifier (a new visitor's profile event, its links and its attribution were four
-    rows in every store and four messages on the topic)."""
+    identifier. A new visitor with two identifiers was four events (created, two links,
+    attributed), each a row in every store and a message on the topic; now it is two."""
     created: wire.ProfileCreated | None = None
     for customer_id, message in messages:
         if isinstance(message, wire.IdentifierLinked) and created is not None \
