@@ -8,7 +8,7 @@ import time
 
 from crm_devstack.errors import DevStackError
 
-__all__ = ["ensure_port_free", "free_port", "wait_for_port"]
+__all__ = ["ensure_port_free", "free_port", "port_is_free", "wait_for_port"]
 
 
 def ensure_port_free(port: int, what: str, host: str = "127.0.0.1") -> None:
@@ -35,13 +35,19 @@ def free_port(host: str = "127.0.0.1") -> int:
     rng = random.Random()
     for _ in range(500):
         port = rng.randrange(10_000, 32_000)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind((host, port))
-            except OSError:
-                continue
+        if port_is_free(port, host):
             return port
     raise DevStackError("no free port found between 10000 and 32000")
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether ``host:port`` can be bound right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def wait_for_port(port: int, what: str, timeout: float, host: str = "127.0.0.1") -> None:

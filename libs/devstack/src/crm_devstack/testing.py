@@ -6,7 +6,6 @@ import asyncio
 import inspect
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from crm_contracts import (
     unpack_payload,
 )
 from crm_devstack.ports import free_port as _free_port
+from crm_devstack.ports import port_is_free
 from crm_eventstore import NewEvent
 from crm_messaging import KeyVault
 from crm_messaging.reading import records_to_end
@@ -288,13 +288,8 @@ def free_offset(ports: Iterable[int]) -> int:
     rng = random.Random()
     for _ in range(500):
         offset = rng.randrange(1_000, 32_000 - max(wanted))
-        try:
-            for port in wanted:
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        return offset
+        if all(port_is_free(port + offset) for port in wanted):
+            return offset
     raise RuntimeError("no free block of ports found")
 
 
