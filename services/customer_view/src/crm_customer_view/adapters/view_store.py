@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -33,7 +33,7 @@ from crm_customer_view.domain import (
 )
 from crm_eventstore import driver_connection
 
-__all__ = ["EventToFile", "StoredEvent", "StoredRecord", "ViewStore"]
+__all__ = ["EventRows", "EventToFile", "RecordRows", "StoredEvent", "StoredRecord", "ViewStore"]
 
 # The events (repeats are no-ops: the ids stored now come back) and their index entries,
 # in one round trip; the keys' part sees none of the events' rows and needs none.
@@ -182,6 +182,38 @@ class EventToFile:
     sealed_by: str = ""
 
 
+@dataclass(frozen=True)
+class EventRows:
+    """Events as a rebuild COPYs them: rows of ``view_events`` and of ``view_event_keys``.
+    Plain text, as :class:`RecordRows`."""
+
+    events: list[tuple[str, str, str | None]]
+    keys: list[tuple[str, str]]
+
+    @staticmethod
+    def of(events: Sequence[EventToFile]) -> EventRows:
+        return EventRows([(e.event_id, encode_facts(e.facts), e.sealed_by or None)
+                          for e in events],
+                         [(key, e.event_id) for e in events for key in e.keys])
+
+
+@dataclass(frozen=True)
+class RecordRows:
+    """Records as a rebuild COPYs them: rows of ``customer_records`` and of
+    ``customer_identifiers``. Plain values (text, numbers, times): cheap to hand from the
+    process that folded the records to the one that files them."""
+
+    records: list[tuple[Any, ...]]
+    identifiers: list[tuple[str, str, str]]
+
+    @staticmethod
+    def of(results: Sequence[CustomerRecord | Redirect], now: datetime) -> RecordRows:
+        """The rows of ``results``, stored (``updated_at``) at ``now``."""
+        # Each (type, value, customer) once: the table's primary key.
+        return RecordRows([(*_row(result), now) for result in results],
+                          list(dict.fromkeys(_found_by(results))))
+
+
 class ViewStore:
     """The projection's tables on the caller's connection."""
 
@@ -260,22 +292,16 @@ class ViewStore:
             _UPSERT_RECORDS, *(list(column) for column in zip(*rows, strict=True)),
             [t for t, _, _ in live], [v for _, v, _ in live], [c for _, _, c in live])
 
-    async def copy_events(self, events: Sequence[EventToFile]) -> None:
+    async def copy_events(self, rows: EventRows) -> None:
         """:meth:`save_events` into empty tables (a rebuild): COPY, no conflicts to look for."""
-        await self._copy("view_events", ("event_id", "facts", "sealed_by"),
-                         [(e.event_id, encode_facts(e.facts), e.sealed_by or None)
-                          for e in events])
-        await self._copy("view_event_keys", ("key", "event_id"),
-                         [(key, e.event_id) for e in events for key in e.keys])
+        await self._copy("view_events", ("event_id", "facts", "sealed_by"), rows.events)
+        await self._copy("view_event_keys", ("key", "event_id"), rows.keys)
 
-    async def copy_records(self, results: Sequence[CustomerRecord | Redirect]) -> None:
+    async def copy_records(self, rows: RecordRows) -> None:
         """Records and their identifiers into empty tables (a rebuild), by COPY."""
-        now = datetime.now(UTC)
-        await self._copy("customer_records", _RECORD_COLUMNS,
-                         [(*_row(result), now) for result in results])
-        # Each (type, value, customer) once: the table's primary key.
+        await self._copy("customer_records", _RECORD_COLUMNS, rows.records)
         await self._copy("customer_identifiers", ("type", "value", "customer_id"),
-                         list(dict.fromkeys(_found_by(results))))
+                         rows.identifiers)
 
     async def _driver(self) -> asyncpg.Connection:
         return await driver_connection(self.connection)

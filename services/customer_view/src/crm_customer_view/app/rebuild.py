@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
+import os
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import text
@@ -20,10 +26,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.common.v1.envelope_pb2 import Envelope
 from crm_contracts import ContractError, decode_envelope
-from crm_customer_view.adapters.view_store import EventToFile, ViewStore
+from crm_customer_view.adapters.view_store import (
+    EventRows,
+    EventToFile,
+    RecordRows,
+    ViewStore,
+)
 from crm_customer_view.domain import (
+    CustomerRecord,
     Fact,
     InvalidEvent,
+    ProjectionConfig,
+    Redirect,
     customer_key,
     facts_from_envelope,
     index_keys,
@@ -42,6 +56,8 @@ __all__ = ["Comparison", "RebuildResult", "compare", "rebuild"]
 T = TypeVar("T")
 
 _BATCH = 500
+_EVENT_CHUNK = 2_000  # events a worker process encodes at a time
+_RECORD_CHUNK = 500  # customers a worker process folds at a time
 _OPEN_TOGETHER = 5_000  # envelopes opened with one vault query
 _DIGESTS = text("SELECT customer_id, coalesce(digest, 'redirect:' || survivor_id)"
                 " FROM customer_records")
@@ -75,8 +91,9 @@ async def rebuild(settings: CustomerViewSettings, schema: str) -> RebuildResult:
     """Replay the topic, up to its end at the start, into ``schema`` (emptied first).
 
     History is read whole, filed in bulk, and every customer's record is folded once
-    (not once per event that touches it, as the live projection must). Erasures scrub
-    the stored facts here as they do live (``scrubbed_events``).
+    (not once per event that touches it, as the live projection must), by worker
+    processes forked from this one (Linux: the fork start method). Erasures scrub the
+    stored facts here as they do live (``scrubbed_events``).
     """
     from crm_customer_view.bootstrap import SERVICE
 
@@ -95,15 +112,19 @@ async def _replay(settings: CustomerViewSettings, engine: AsyncEngine,
                   schema: str) -> RebuildResult:
     started = time.perf_counter()
     history = await _read_history(settings)
-    config = settings.projection_config()
-    records = []
-    for customer_id in history.customers():
-        facts = history.lineage(customer_id)
-        history.scrub(facts)
-        records.append(record_of(customer_id, facts, config))
-    # On two connections: Postgres files one chunk while this process encodes the next.
-    await asyncio.gather(_file(engine, history.rows(), 2_000, ViewStore.copy_events),
-                         _file(engine, records, 1_000, ViewStore.copy_records))
+    # Worker processes encode the events and fold the records; this one files their rows
+    # as they come, events and records each on a connection (and transaction) of its own.
+    # The events erasures scrubbed are rewritten before their transaction commits.
+    async with _filing(engine, ViewStore.copy_events) as events, \
+            _filing(engine, ViewStore.copy_records) as records:
+        async for rows, scrubbed in _prepared(history, settings.projection_config()):
+            if isinstance(rows, EventRows):
+                await events.file(rows)
+            else:
+                await records.file(rows)
+            history.scrubbed.update(scrubbed)
+        await events.close()
+        await events.store.rewrite_events(history.scrubbed)
     return RebuildResult(schema, len(history.events), time.perf_counter() - started)
 
 
@@ -126,18 +147,67 @@ async def _read_history(settings: CustomerViewSettings) -> _History:
     return history
 
 
+# What the worker processes inherit (they are forked): set while they run.
+_FORKED: tuple[_History, ProjectionConfig] | None = None
+_Prepared = tuple[EventRows | RecordRows, dict[str, tuple[Fact, ...]]]
+
+
+async def _prepared(history: _History, config: ProjectionConfig) -> AsyncIterator[_Prepared]:
+    """Every event and every customer's record as rows to file, a chunk at a time in any
+    order, with the events erasures scrubbed for those records. One worker process per
+    core: each inherits ``history`` by fork, so only chunk numbers go to them, and rows
+    (text) come back."""
+    global _FORKED
+    customers = len(history.customers)  # listed before the fork, once for every worker
+    _FORKED = (history, config)
+    loop = asyncio.get_running_loop()
+    pool = ProcessPoolExecutor(len(os.sched_getaffinity(0)),
+                               mp_context=multiprocessing.get_context("fork"))
+    try:
+        # Events first: Postgres files them while the workers fold.
+        chunks = [loop.run_in_executor(pool, _event_rows, start)
+                  for start in range(0, len(history.to_file), _EVENT_CHUNK)]
+        chunks += [loop.run_in_executor(pool, _record_rows, start)
+                   for start in range(0, customers, _RECORD_CHUNK)]
+        for chunk in asyncio.as_completed(chunks):
+            yield await chunk
+    finally:
+        _FORKED = None
+        pool.shutdown(cancel_futures=True)
+
+
+def _event_rows(start: int) -> _Prepared:
+    """In a worker process: the rows of the events from ``start`` on (a chunk of them)."""
+    history, _ = _inherited()
+    return EventRows.of(history.to_file[start:start + _EVENT_CHUNK]), {}
+
+
+def _record_rows(start: int) -> _Prepared:
+    """In a worker process: the records of the customers from ``start`` on (a chunk of
+    them), and the events scrubbed for them."""
+    history, config = _inherited()
+    history.scrubbed.clear()  # what this worker scrubbed before was handed over already
+    results = [history.record(customer_id, config)
+               for customer_id in history.customers[start:start + _RECORD_CHUNK]]
+    return RecordRows.of(results, datetime.now(UTC)), dict(history.scrubbed)
+
+
+def _inherited() -> tuple[_History, ProjectionConfig]:
+    assert _FORKED is not None, "a rebuild worker runs forked from the rebuild"
+    return _FORKED
+
+
 class _History:
     """Every event of the topic, its facts, and the events filed by index key."""
 
     def __init__(self) -> None:
         self.events: dict[str, tuple[Fact, ...]] = {}
-        self._keys: dict[str, frozenset[str]] = {}
+        self.to_file: list[EventToFile] = []  # every event, as the store files it
+        self.scrubbed: dict[str, tuple[Fact, ...]] = {}  # events an erasure scrubbed
         self._by_key: dict[str, list[str]] = defaultdict(list)
-        self._sealed_by: dict[str, str] = {}
 
     def add(self, envelopes: list[Envelope], sealed_by: dict[str, str]) -> None:
-        """File ``envelopes`` (opened); ``sealed_by``: the key that sealed each sealed one."""
-        self._sealed_by |= sealed_by
+        """Take ``envelopes`` (opened; ``sealed_by``: the key that sealed each sealed one)."""
         for envelope in envelopes:
             event_id = envelope.event_id
             if event_id in self.events:
@@ -148,15 +218,26 @@ class _History:
                 continue  # the live consumer dead-lettered it
             keys = frozenset().union(*(index_keys(f) for f in facts))
             self.events[event_id] = facts
-            self._keys[event_id] = keys
             for key in keys:
                 self._by_key[key].append(event_id)
+            self.to_file.append(EventToFile(event_id, facts, keys, sealed_by.get(event_id, "")))
 
+    @cached_property
     def customers(self) -> list[str]:
+        """Every customer id the events name, in order (once the history is read)."""
         prefix = customer_key("")
         return sorted(k.removeprefix(prefix) for k in self._by_key if k.startswith(prefix))
 
-    def lineage(self, customer_id: str) -> list[Fact]:
+    def record(self, customer_id: str, config: ProjectionConfig) -> CustomerRecord | Redirect:
+        """The record of ``customer_id``; an erasure in its lineage scrubs the events it
+        covers (as the live projection does), from then on and in :attr:`scrubbed`."""
+        facts = self._lineage(customer_id)
+        scrubbed = scrubbed_events(facts)
+        self.events.update(scrubbed)
+        self.scrubbed.update(scrubbed)
+        return record_of(customer_id, facts, config)
+
+    def _lineage(self, customer_id: str) -> list[Fact]:
         """What :func:`record_of` needs for ``customer_id`` (as ``load_lineage``, in memory)."""
         keys: frozenset[str] = frozenset({customer_key(customer_id)})
         loaded: frozenset[str] = frozenset()
@@ -169,24 +250,50 @@ class _History:
             keys = keys_to_load(customer_id, facts) | loaded
         return facts
 
-    def scrub(self, lineage: list[Fact]) -> None:
-        """Keep the events an erasure in ``lineage`` covers without the person's data."""
-        self.events.update(scrubbed_events(lineage))
 
-    def rows(self) -> list[EventToFile]:
-        """Every event as the store files it."""
-        return [EventToFile(event_id, facts, self._keys[event_id],
-                            self._sealed_by.get(event_id, ""))
-                for event_id, facts in self.events.items()]
+class _Filer(Generic[T]):
+    """Saves chunks in the background, in the order given, on one connection: Postgres
+    stores a chunk while the caller prepares the next."""
+
+    def __init__(self, store: ViewStore, save: Callable[[ViewStore, T], Awaitable[None]]
+                 ) -> None:
+        self.store, self._save = store, save
+        self._chunks: asyncio.Queue[T | None] = asyncio.Queue()
+        self._worker = asyncio.create_task(self._work())
+
+    async def file(self, chunk: T) -> None:
+        """Queue ``chunk`` to save; raises what made an earlier chunk fail."""
+        if self._worker.done():
+            self._worker.result()
+        self._chunks.put_nowait(chunk)
+        await asyncio.sleep(0)  # the worker starts on it before the caller goes on
+
+    async def close(self) -> None:
+        """Wait until every chunk queued is saved; raises what made one fail."""
+        self._chunks.put_nowait(None)
+        await self._worker
+
+    def abandon(self) -> None:
+        """Stop saving (the transaction is rolled back)."""
+        self._worker.cancel()
+
+    async def _work(self) -> None:
+        while (chunk := await self._chunks.get()) is not None:
+            await self._save(self.store, chunk)
 
 
-async def _file(engine: AsyncEngine, items: list[T], chunk: int,
-                save: Callable[[ViewStore, list[T]], Awaitable[None]]) -> None:
-    """``items`` saved ``chunk`` at a time, in one transaction."""
+@asynccontextmanager
+async def _filing(engine: AsyncEngine, save: Callable[[ViewStore, T], Awaitable[None]]
+                  ) -> AsyncIterator[_Filer[T]]:
+    """A :class:`_Filer` in a transaction that commits once every chunk is saved."""
     async with EventStore(engine).transaction() as uow:
-        store = ViewStore(uow.connection)
-        for start in range(0, len(items), chunk):
-            await save(store, items[start:start + chunk])
+        filer = _Filer(ViewStore(uow.connection), save)
+        try:
+            yield filer
+        except BaseException:
+            filer.abandon()
+            raise
+        await filer.close()
 
 
 async def compare(live: AsyncEngine, rebuilt: AsyncEngine) -> Comparison:
