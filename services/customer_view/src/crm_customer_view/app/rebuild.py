@@ -12,9 +12,9 @@ import multiprocessing
 import os
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -117,12 +117,14 @@ async def _replay(settings: CustomerViewSettings, engine: AsyncEngine,
     # The events erasures scrubbed are rewritten before their transaction commits.
     async with _filing(engine, ViewStore.copy_events) as events, \
             _filing(engine, ViewStore.copy_records) as records:
-        async for rows, scrubbed in _prepared(history, settings.projection_config()):
-            if isinstance(rows, EventRows):
-                await events.file(rows)
-            else:
-                await records.file(rows)
-            history.scrubbed.update(scrubbed)
+        # aclosing: a failure here stops the workers at once, not when collected.
+        async with aclosing(_prepared(history, settings.projection_config())) as prepared:
+            async for rows, scrubbed in prepared:
+                if isinstance(rows, EventRows):
+                    await events.file(rows)
+                else:
+                    await records.file(rows)
+                history.scrubbed.update(scrubbed)
         await events.close()
         await events.store.rewrite_events(history.scrubbed)
     return RebuildResult(schema, len(history.events), time.perf_counter() - started)
@@ -152,7 +154,8 @@ _FORKED: tuple[_History, ProjectionConfig] | None = None
 _Prepared = tuple[EventRows | RecordRows, dict[str, tuple[Fact, ...]]]
 
 
-async def _prepared(history: _History, config: ProjectionConfig) -> AsyncIterator[_Prepared]:
+async def _prepared(history: _History, config: ProjectionConfig
+                    ) -> AsyncGenerator[_Prepared, None]:
     """Every event and every customer's record as rows to file, a chunk at a time in any
     order, with the events erasures scrubbed for those records. One worker process per
     core: each inherits ``history`` by fork, so only chunk numbers go to them, and rows
@@ -259,6 +262,7 @@ class _Filer(Generic[T]):
                  ) -> None:
         self.store, self._save = store, save
         self._chunks: asyncio.Queue[T | None] = asyncio.Queue()
+        self._closed = False
         self._worker = asyncio.create_task(self._work())
 
     async def file(self, chunk: T) -> None:
@@ -269,8 +273,11 @@ class _Filer(Generic[T]):
         await asyncio.sleep(0)  # the worker starts on it before the caller goes on
 
     async def close(self) -> None:
-        """Wait until every chunk queued is saved; raises what made one fail."""
-        self._chunks.put_nowait(None)
+        """Wait until every chunk queued is saved; raises what made one fail. Closing
+        again only waits again."""
+        if not self._closed:
+            self._closed = True
+            self._chunks.put_nowait(None)
         await self._worker
 
     def abandon(self) -> None:
