@@ -225,10 +225,9 @@ class ViewStore:
         stored now (not before)."""
         if not events:
             return set()
-        pairs = [(key, e.event_id) for e in events for key in e.keys]
+        rows = EventRows.of(events)
         saved = await (await self._driver()).fetch(
-            _FILE_EVENTS, [e.event_id for e in events], [encode_facts(e.facts) for e in events],
-            [e.sealed_by or None for e in events], [k for k, _ in pairs], [i for _, i in pairs])
+            _FILE_EVENTS, *_columns(rows.events, 3), *_columns(rows.keys, 2))
         return {row[0] for row in saved}
 
     async def rewrite_events(self, events: Mapping[str, Sequence[Fact]]) -> None:
@@ -347,6 +346,11 @@ def _stored_event(event_id: str, facts: str | None, envelope: bytes | None,
 
 def _parsed(document: str | None) -> dict[str, Any] | None:
     return None if document is None else dict(orjson.loads(document))
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """``rows`` (of ``width`` values each) as column arrays, for ``unnest``."""
+    return [[row[i] for row in rows] for i in range(width)]
 
 
 def _found_by(results: Sequence[CustomerRecord | Redirect]) -> list[tuple[str, str, str]]:
