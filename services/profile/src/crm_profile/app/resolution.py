@@ -31,6 +31,7 @@ from crm_profile.domain.identity import (
     Decision,
     Evidence,
     IdentityRules,
+    StateIndex,
     TouchpointAttributed,
     apply,
     decide,
@@ -247,9 +248,10 @@ class TouchpointResolver:
         ones left; left out: a ``covered`` touchpoint that turns out not to be a returning
         customer's, and one whose component reaches beyond the loaded evidence."""
         decided = []
+        located = StateIndex(state)  # each decision reads the part around its component
         for item in incoming:
             if (fast := returning.get(item.evidence.touchpoint_id)) is not None:
-                state = apply(state, fast)
+                state = located.apply(state, fast)
                 index.add(item.evidence)
                 decided.append((item, fast))
         for item in incoming:
@@ -265,8 +267,9 @@ class TouchpointResolver:
                 near, relied_on = self._near(index, new, frozenset(state.shared))
                 if not relied_on <= index.loaded:  # earlier decisions widened the component
                     continue
-                decisions = decide(state, new, near, self.rules, lambda: str(uuid.uuid4()))
-            state = apply(state, decisions)
+                decisions = decide(located.restrict(state, [*near, new]), new, near, self.rules,
+                                   lambda: str(uuid.uuid4()))
+            state = located.apply(state, decisions)
             index.add(new)
             decided.append((item, decisions))
         return state, decided

@@ -18,7 +18,7 @@ def test_the_identity_package_exports_exactly_its_public_surface() -> None:
         "Profile", "ProfileCreated", "ProfileUnmerged", "ProfilesMerged", "Resolution",
         "TouchpointAttributed", "TouchpointUnattributed", "affected_component", "apply",
         "decide", "evolve", "identifier_type", "identifiers_to_load", "make_identifier",
-        "reconcile", "resolve", "restrict",
+        "StateIndex", "reconcile", "resolve", "restrict",
         # splits
         "IdentifiersNotInProfile", "IdentifiersShared", "NotSeparable", "NothingToMove",
         "NothingWouldRemain", "ProfileMergedAway", "Split", "SplitRefused", "UnknownProfile",

@@ -26,6 +26,7 @@ from crm_profile.domain.identity import (
     NeverMerge,
     ProfileUnmerged,
     Resolution,
+    StateIndex,
     affected_component,
     apply,
     decide,
@@ -334,3 +335,35 @@ def test_whenever_the_newcomer_shortcut_applies_it_decides_what_the_general_way_
         state = apply(state, decide_by_component(state, item, known, world.rules,
                                                  lambda: f"c{next(ids)}"))
         known.append(item)
+
+
+@PROPERTY
+@given(worlds(), st.data())
+def test_the_index_finds_what_restrict_finds_in_every_state_it_followed(
+        world: World, data: st.DataObject) -> None:
+    state = CurrentIdentity()
+    index = StateIndex(state)
+    for _, decisions, _, after in fold(world.arrivals, world.rules):
+        state = index.apply(state, decisions)
+        assert state == after
+        component = data.draw(st.lists(st.sampled_from(world.evidence), max_size=4))
+        assert index.restrict(state, component) == restrict(state, component)
+        assert index.restrict(state, world.evidence) == restrict(state, world.evidence)
+
+
+@PROPERTY
+@given(worlds())
+def test_deciding_on_the_part_the_index_finds_decides_as_on_the_whole_state(
+        world: World) -> None:
+    whole = indexed = CurrentIdentity()
+    index = StateIndex(indexed)
+    known: list[Evidence] = []
+    ids_whole, ids_indexed = itertools.count(), itertools.count()
+    for item in world.arrivals:
+        on_whole = decide(whole, item, known, world.rules, lambda: f"c-{next(ids_whole)}")
+        on_part = decide(index.restrict(indexed, [*known, item]), item, known, world.rules,
+                         lambda: f"c-{next(ids_indexed)}")
+        assert on_part == on_whole
+        whole, indexed = apply(whole, on_whole), index.apply(indexed, on_part)
+        known.append(item)
+    assert indexed == whole

@@ -42,6 +42,7 @@ from crm_profile.domain.identity.state import (
     evolve,
     restrict,
 )
+from crm_profile.domain.identity.state_index import StateIndex
 from crm_profile.domain.identity.values import (
     DEFAULT_LIMITS,
     DEFAULT_PRIORITY,
@@ -81,6 +82,7 @@ __all__ = [
     "Resolution",
     "Split",
     "SplitRefused",
+    "StateIndex",
     "TouchpointAttributed",
     "TouchpointUnattributed",
     "UnknownProfile",
