@@ -23,6 +23,7 @@ from fastapi import FastAPI
 
 from crm_servicekit.app import ProcessRole, ServiceApp
 from crm_servicekit.gc_policy import collect_garbage_for_throughput
+from crm_servicekit.http_protocol import OneWriteHttpProtocol
 from crm_servicekit.logging import configure_logging
 from crm_servicekit.settings import ServiceSettings
 from crm_servicekit.workers import WorkerGroup
@@ -180,6 +181,7 @@ def _config(app: FastAPI, settings: ServiceSettings) -> uvicorn.Config:
         log_level=settings.log_level.lower(),
         access_log=False,
         server_header=False,
+        http=OneWriteHttpProtocol,
         lifespan="on",
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
