@@ -6,9 +6,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from view_world import attributed, merged, publish, visit
 
-from crm_customer_view.app.rebuild import compare, rebuild, replace_live
+from crm_customer_view.app.rebuild import Comparison, compare, rebuild, replace_live
 from crm_customer_view.settings import CustomerViewSettings
 from crm_devstack.testing import eventually
 from crm_eventstore import create_engine
@@ -45,6 +46,10 @@ async def test_a_rebuilt_view_equals_the_live_one_record_for_record(
         rebuilt = create_engine(settings.database_url, result.schema)
         try:
             outcome = await compare(live, rebuilt)
+            # One worker reads every partition; three read one each, so that every merge
+            # across partitions is a component that crosses workers.
+            alone, apart = [await _rebuilt_and_compared(settings, live, workers)
+                            for workers in (1, 3)]
             await replace_live(live, result.schema)
             after_replace = await compare(live, rebuilt)
         finally:
@@ -55,7 +60,19 @@ async def test_a_rebuilt_view_equals_the_live_one_record_for_record(
     assert result.events == sent
     assert outcome.identical, outcome
     assert outcome.equal == CUSTOMERS
+    assert alone.identical and alone.equal == CUSTOMERS, alone
+    assert apart.identical and apart.equal == CUSTOMERS, apart
     assert after_replace.identical
+
+
+async def _rebuilt_and_compared(settings: CustomerViewSettings, live: AsyncEngine,
+                                workers: int) -> Comparison:
+    result = await rebuild(settings, f"{settings.db_schema}_rb{workers}", workers)
+    rebuilt = create_engine(settings.database_url, result.schema)
+    try:
+        return await compare(live, rebuilt)
+    finally:
+        await rebuilt.dispose()
 
 
 async def _count(engine: object, table: str, expected: int) -> bool:
