@@ -1,5 +1,6 @@
 """A view rebuilt from history equals the live one built under load, record for record."""
 
+import asyncio
 import random
 
 import httpx
@@ -9,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from view_world import attributed, merged, publish, visit
 
+from crm_customer_view.app import rebuild_worker
 from crm_customer_view.app.rebuild import Comparison, compare, rebuild, replace_live
 from crm_customer_view.settings import CustomerViewSettings
 from crm_devstack.testing import eventually
@@ -79,3 +81,21 @@ async def _count(engine: object, table: str, expected: int) -> bool:
     async with engine.connect() as conn:  # type: ignore[attr-defined]
         return bool((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
                     >= expected)
+
+
+async def test_a_worker_that_fails_fails_the_rebuild_with_its_reason(
+    producer: AIOKafkaProducer, settings: CustomerViewSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await publish(producer, settings.profiles_topic, "cust-1",
+                  *attributed("cust-1", visit("p1@example.com", "+14155550001", 1)))
+
+    def broken_fold(*_: object) -> None:
+        raise ValueError("the fold broke")
+
+    # The workers are forked from this process: they fold with this.
+    monkeypatch.setattr(rebuild_worker, "record_of", broken_fold)
+    with pytest.raises(RuntimeError, match="a rebuild worker failed") as failure:
+        await asyncio.wait_for(rebuild(settings, f"{settings.db_schema}_rb"), timeout=60)
+
+    assert "ValueError: the fold broke" in str(failure.value)

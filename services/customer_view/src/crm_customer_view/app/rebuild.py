@@ -157,9 +157,11 @@ class _Filer(Generic[T]):
             self._chunks.put_nowait(None)
         await self._worker
 
-    def abandon(self) -> None:
-        """Stop saving (the transaction is rolled back)."""
+    async def abandon(self) -> None:
+        """Stop saving, and wait until the chunk being saved is called off: the
+        connection is free again, so the transaction can be rolled back."""
         self._worker.cancel()
+        await asyncio.wait([self._worker])
 
     async def _work(self) -> None:
         while (chunk := await self._chunks.get()) is not None:
@@ -175,7 +177,7 @@ async def _filing(engine: AsyncEngine, save: Callable[[ViewStore, T], Awaitable[
         try:
             yield filer
         except BaseException:
-            filer.abandon()
+            await filer.abandon()
             raise
         await filer.close()
 
