@@ -11,7 +11,7 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -104,12 +104,14 @@ async def _replay(settings: CustomerViewSettings, engine: AsyncEngine, schema: s
             read: list[Read] = await work.each()
             await _plan(work, read)
             scrubbed: dict[str, tuple[Fact, ...]] = {}
-            async for rows in work.until_done():
-                if isinstance(rows, EventRows):
-                    await events.file(rows)
-                else:
-                    await records.file(rows.rows)
-                    scrubbed.update(rows.scrubbed)
+            # aclosing: a failure here stops waiting for the workers at once.
+            async with aclosing(work.until_done()) as arriving:
+                async for rows in arriving:
+                    if isinstance(rows, EventRows):
+                        await events.file(rows)
+                    else:
+                        await records.file(rows.rows)
+                        scrubbed.update(rows.scrubbed)
         await events.close()
         await events.store.rewrite_events(scrubbed)
     count = len(frozenset().union(*(r.event_ids for r in read)))

@@ -21,7 +21,7 @@ import asyncio
 import multiprocessing
 import traceback
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -140,14 +140,18 @@ class Workers:
 
     async def each(self) -> list[Any]:
         """The next message of every worker, in worker order."""
-        return list(await asyncio.gather(*map(_received, self._pipes)))
+        messages = await asyncio.gather(*map(_received, self._pipes), return_exceptions=True)
+        for message in messages:
+            if isinstance(message, BaseException):
+                raise message
+        return messages
 
     async def send(self, messages: Sequence[object]) -> None:
         """``messages[n]`` to worker ``n``."""
         await asyncio.gather(*(asyncio.to_thread(pipe.send, message)
                                for pipe, message in zip(self._pipes, messages, strict=True)))
 
-    async def until_done(self) -> AsyncIterator[Any]:
+    async def until_done(self) -> AsyncGenerator[Any, None]:
         """What the workers send, as it comes, until each has sent :class:`Done`."""
         waiting = {asyncio.ensure_future(_received(pipe)): pipe for pipe in self._pipes}
         try:
