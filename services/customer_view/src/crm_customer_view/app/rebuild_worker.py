@@ -115,19 +115,25 @@ class Workers:
 
     def __init__(self, settings: CustomerViewSettings, config: ProjectionConfig,
                  count: int) -> None:
-        context = multiprocessing.get_context("fork")
+        self._start = (settings, config, count)
         self._pipes: list[Connection] = []
         self._processes: list[multiprocessing.process.BaseProcess] = []
-        for number in range(count):
-            ours, theirs = context.Pipe()
-            process = context.Process(target=_serve, daemon=True,
-                                      args=(theirs, settings, config, number, count))
-            process.start()
-            theirs.close()
-            self._pipes.append(ours)
-            self._processes.append(process)
 
     def __enter__(self) -> Workers:
+        settings, config, count = self._start
+        context = multiprocessing.get_context("fork")
+        try:
+            for number in range(count):
+                ours, theirs = context.Pipe()
+                self._pipes.append(ours)
+                process = context.Process(target=_serve, daemon=True,
+                                          args=(theirs, settings, config, number, count))
+                process.start()
+                theirs.close()
+                self._processes.append(process)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
