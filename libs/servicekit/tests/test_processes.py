@@ -43,6 +43,8 @@ DEMO_MODULE = textwrap.dedent("""
 
     async def consumer(ctx):
         logging.getLogger("demo").info("consumer in %s", os.getpid())
+        logging.getLogger("demo").info(
+            "loop of the consumer: %s", type(asyncio.get_running_loop()).__module__)
         if os.environ.get("DEMO_MARKS"):
             open(os.path.join(os.environ["DEMO_MARKS"], "consumer"), "w").close()
         if os.environ.get("DEMO_CRASH"):
@@ -175,6 +177,8 @@ def test_background_workers_share_the_background_processes(
     assert set(started) == {"consumer", "relay"}
     assert started["consumer"] != started["relay"]
     assert set(started.values()) == background
+    # As uvicorn's HTTP processes, the background ones run on uvloop.
+    assert "loop of the consumer: uvloop" in messages
 
 
 

@@ -21,6 +21,7 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from crm_servicekit import event_loop
 from crm_servicekit.app import ProcessRole, ServiceApp
 from crm_servicekit.gc_policy import collect_garbage_for_throughput
 from crm_servicekit.http_protocol import OneWriteHttpProtocol
@@ -93,7 +94,7 @@ def _work_in_background(
     _die_with_parent(parent)
     app = _app_in_role(factory, ProcessRole.BACKGROUND, settings)
     app.state.background.keep_share(share, settings.background_processes)
-    sys.exit(asyncio.run(_background(app)))
+    sys.exit(event_loop.run(_background(app)))
 
 
 async def _background(app: FastAPI) -> int:

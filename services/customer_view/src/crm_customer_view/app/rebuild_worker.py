@@ -50,6 +50,7 @@ from crm_customer_view.settings import CustomerViewSettings
 from crm_eventstore import create_engine
 from crm_messaging import KeyVault
 from crm_messaging.reading import records_to_end
+from crm_servicekit import event_loop
 
 __all__ = ["Done", "EventRows", "Groups", "Imports", "Plan", "Read", "Records", "Shared",
            "Shipment", "Workers"]
@@ -197,7 +198,7 @@ def _serve(pipe: Connection, settings: CustomerViewSettings, config: ProjectionC
 
 def _work(pipe: Connection, settings: CustomerViewSettings, config: ProjectionConfig,
           number: int, count: int) -> None:
-    history = asyncio.run(_read(settings, number, count))
+    history = event_loop.run(_read(settings, number, count))
     pipe.send(Read(frozenset(history.events), frozenset(history.events_by_key)))
     shared: Shared = pipe.recv()
     pipe.send(Groups(history.components(shared.keys)))
