@@ -52,7 +52,7 @@ from crm_messaging import KeyVault
 from crm_messaging.reading import records_to_end
 from crm_servicekit import event_loop
 
-__all__ = ["Done", "EventRows", "Groups", "Imports", "Plan", "Read", "Records", "Shared",
+__all__ = ["Done", "Groups", "Imports", "Plan", "Read", "Records", "Shared",
            "Shipment", "Workers"]
 
 _BATCH = 500
@@ -63,22 +63,30 @@ _OPEN_TOGETHER = 5_000  # envelopes opened with one vault query
 
 @dataclass(frozen=True)
 class Read:
+    """A worker's share, read: the ids of its events and the index keys they are under."""
+
     event_ids: frozenset[str]
     keys: frozenset[str]
 
 
 @dataclass(frozen=True)
 class Shared:
+    """The worker's keys that another worker holds too."""
+
     keys: frozenset[str]
 
 
 @dataclass(frozen=True)
 class Groups:
+    """The worker's components around its shared keys (as far as its events go)."""
+
     groups: list[frozenset[str]]
 
 
 @dataclass(frozen=True)
 class Plan:
+    """What the worker files, sends and folds."""
+
     file_elsewhere: frozenset[str]  # event ids a worker before this one files
     exports: Mapping[int, frozenset[str]]  # keys whose events go to another worker
     foreign: frozenset[str]  # keys of components another worker folds
@@ -86,23 +94,29 @@ class Plan:
 
 @dataclass(frozen=True)
 class Shipment:
+    """The events a worker sends to others, to fold there."""
+
     envelopes: dict[int, list[bytes]]  # opened envelopes, by the worker they go to
 
 
 @dataclass(frozen=True)
 class Imports:
+    """The events others sent this worker, to fold here."""
+
     envelopes: list[bytes]
 
 
 @dataclass(frozen=True)
 class Records:
+    """A chunk of folded records, as rows to file."""
+
     rows: RecordRows
     scrubbed: dict[str, tuple[Fact, ...]]  # events an erasure scrubbed for these records
 
 
 @dataclass(frozen=True)
 class Done:
-    pass
+    """The worker has sent everything."""
 
 
 @dataclass(frozen=True)
