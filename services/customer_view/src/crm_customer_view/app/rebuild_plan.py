@@ -35,9 +35,11 @@ def components(starts: Collection[str], events_by_key: Mapping[str, Collection[s
     """The keys connected to each of ``starts`` by the events given (those filed under a
     key connect all of their keys), each component once."""
     found: list[frozenset[str]] = []
+    covered: set[str] = set()
     for start in sorted(starts):
-        if not any(start in group for group in found):
-            found.append(_component(start, events_by_key, keys_by_event))
+        if start not in covered:
+            found.append(group := _component(start, events_by_key, keys_by_event))
+            covered |= group
     return found
 
 
@@ -86,9 +88,10 @@ def assign(groups: Sequence[Sequence[frozenset[str]]]) -> list[Assignment]:
             folder.setdefault(root(min(group)), n)
     assignments = []
     for n, worker in enumerate(groups):
-        exports: dict[int, frozenset[str]] = {}
+        exports: dict[int, set[str]] = {}
         for group in worker:
             if (to := folder[root(min(group))]) != n:
-                exports[to] = exports.get(to, frozenset()) | group
-        assignments.append(Assignment(exports, frozenset().union(*exports.values())))
+                exports.setdefault(to, set()).update(group)
+        assignments.append(Assignment({to: frozenset(keys) for to, keys in exports.items()},
+                                      frozenset().union(*exports.values())))
     return assignments
