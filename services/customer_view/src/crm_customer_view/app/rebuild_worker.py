@@ -223,9 +223,7 @@ def _work(pipe: Connection, settings: CustomerViewSettings, config: ProjectionCo
         pipe.send(EventRows.of(to_file[start:start + _EVENT_CHUNK]))
     imports: Imports = pipe.recv()
     history.add([Envelope.FromString(e) for e in imports.envelopes], {}, to_file=False)
-    prefix = customer_key("")
-    customers = sorted(key.removeprefix(prefix) for key in history.events_by_key
-                       if key.startswith(prefix) and key not in plan.foreign)
+    customers = history.customers(excluding=plan.foreign)
     for start in range(0, len(customers), _RECORD_CHUNK):
         results = [history.record(customer_id, config)
                    for customer_id in customers[start:start + _RECORD_CHUNK]]
@@ -326,6 +324,13 @@ class _History:
             if to_file:
                 self.to_file.append(
                     EventToFile(event_id, facts, keys, sealed_by.get(event_id, "")))
+
+    def customers(self, excluding: frozenset[str]) -> list[str]:
+        """The ids of the customers these events name, in order, but for those whose
+        keys are in ``excluding``."""
+        prefix = customer_key("")
+        return sorted(key.removeprefix(prefix) for key in self.events_by_key
+                      if key.startswith(prefix) and key not in excluding)
 
     def components(self, keys: frozenset[str]) -> list[frozenset[str]]:
         """The keys connected to each of ``keys`` by these events, each component once."""
