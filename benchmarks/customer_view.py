@@ -17,14 +17,19 @@ from functools import partial
 from urllib.parse import quote
 
 import httpx
+from aiokafka import ConsumerRecord
+from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import text
 
 from benchmarks.harness import Measurement, Report, Stack
 from benchmarks.loadgen import fixed_rate, get_request_bytes, request_bytes
+from crm.common.v1.envelope_pb2 import Envelope
+from crm.profiles.v1.profiles_pb2 import TouchpointAttributed
 from crm_customer_view.app.rebuild import rebuild
 from crm_customer_view.settings import CustomerViewSettings
-from crm_devstack.testing import core_pipeline, eventually
+from crm_devstack.testing import core_pipeline, eventually, read_topic
 from crm_eventstore import create_engine
+from crm_touchpoint.app.recording import stream_id
 
 KEY = "crm_benchView_" + "b" * 40
 # The issue asks for 1,000 events/s. The three services, Postgres, the broker and this
@@ -37,17 +42,23 @@ RATES = [int(r) for r in os.environ.get("BENCH_FRESHNESS_RATES", "200,1000").spl
 # more posts them through the batch endpoint (a web site's tag flushing its queue).
 BATCH = int(os.environ.get("BENCH_FRESHNESS_BATCH", "1"))
 SECONDS = 10
+# Where freshness goes, event by event (see _stages).
+STAGES = ("touchpoint relay", "identity resolution", "profile relay", "view")
+_ATTRIBUTED = TouchpointAttributed.DESCRIPTOR.full_name
+# A touchpoint's id follows from its person's email: the stages are matched by it.
+_IDS = uuid.UUID("6f1c8a52-3a57-4c41-9d8e-5b0f3c7e2a10")
 LOOKUP_RATE = 500.0
 LOOKUP_SECONDS = 10.0
 
 
 def _event(n: int, run: str) -> dict[str, object]:
+    email = f"v{run}.{n}@example.com"
     return {
-        "event_id": str(uuid.uuid4()),
+        "event_id": str(uuid.uuid5(_IDS, email)),
         "channel": "web",
         "type": "page_view",
         "occurred_at": "2026-11-20T10:00:00Z",
-        "identifiers": {"email": f"v{run}.{n}@example.com", "anonymous_id": f"a-{run}-{n}"},
+        "identifiers": {"email": email, "anonymous_id": f"a-{run}-{n}"},
         "properties": {"url": "https://shop.example.com/"},
     }
 
@@ -71,7 +82,10 @@ async def run(stack: Stack, report: Report) -> None:
                 accepted |= posted
                 # Every event so far, the warm-up's included.
                 await eventually(partial(_visible, engine, len(accepted) + 10), within=600)
-                _report_freshness(report, rate, await _freshness(engine, posted))
+                visible = await _visible_at(engine, posted)
+                _report_freshness(report, rate, sorted(
+                    (visible[email] - at) * 1000 for email, at in posted.items()))
+                _report_stages(report, rate, await _stages(stack.bootstrap_servers, visible))
         finally:
             await engine.dispose()
         # The read path alone: the writers stop, the view's consumer has caught up.
@@ -149,7 +163,8 @@ async def _visible(engine: object, count: int) -> bool:
     return bool(done >= count)
 
 
-async def _freshness(engine: object, accepted: dict[str, float]) -> list[float]:
+async def _visible_at(engine: object, accepted: dict[str, float]) -> dict[str, float]:
+    """When each accepted person's record was last updated in the view (epoch seconds)."""
     async with engine.connect() as conn:  # type: ignore[attr-defined]
         rows = await conn.execute(
             text(
@@ -157,9 +172,51 @@ async def _freshness(engine: object, accepted: dict[str, float]) -> list[float]:
                 " JOIN customer_records r USING (customer_id) WHERE i.type = 'email'"
             )
         )
-        return sorted(
-            (float(at) - accepted[email]) * 1000 for email, at in rows if email in accepted
-        )
+        return {email: float(at) for email, at in rows if email in accepted}
+
+
+async def _stages(bootstrap: str, visible: dict[str, float]) -> dict[str, list[float]]:
+    """Each event's time (ms) in each stage, from the touchpoint service's commit: until
+    its relay sent it to crm.touchpoints.v1, until identity resolution recorded its
+    attribution, until the profile service's relay sent that to crm.profiles.v1, and
+    until the view's record changed. Times are the envelopes' ``recorded_at`` and the
+    records' Kafka timestamps (set by the producer when the relay sends); all clocks are
+    this machine's."""
+    sent: dict[str, tuple[str, float, float]] = {}  # envelope id -> (stream, times)
+    for record, envelope in await _envelopes(bootstrap, "crm.touchpoints.v1"):
+        sent[envelope.event_id] = (envelope.stream_id, _seconds(envelope.recorded_at),
+                                   record.timestamp / 1000)
+    attributed: dict[str, tuple[float, float]] = {}  # touchpoint's stream -> times
+    for record, envelope in await _envelopes(bootstrap, "crm.profiles.v1"):
+        if envelope.event_type == _ATTRIBUTED and envelope.causation_id in sent:
+            attributed.setdefault(sent[envelope.causation_id][0], (
+                _seconds(envelope.recorded_at), record.timestamp / 1000))
+    by_stream = {stream: (recorded, published) for stream, recorded, published in sent.values()}
+    stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    for email, seen in visible.items():
+        stream = stream_id(uuid.uuid5(_IDS, email))
+        if stream not in by_stream or stream not in attributed:
+            continue
+        times = (*by_stream[stream], *attributed[stream], seen)
+        for stage, start, end in zip(STAGES, times, times[1:], strict=False):
+            stages[stage].append((end - start) * 1000)
+    return {stage: sorted(lags) for stage, lags in stages.items()}
+
+
+async def _envelopes(bootstrap: str, topic: str) -> list[tuple[ConsumerRecord, Envelope]]:
+    return [(record, Envelope.FromString(record.value))
+            for record in await read_topic(bootstrap, topic)]
+
+
+def _seconds(timestamp: Timestamp) -> float:
+    return timestamp.seconds + timestamp.nanos / 1e9
+
+
+def _report_stages(report: Report, rate: int, stages: dict[str, list[float]]) -> None:
+    for stage, lags in stages.items():
+        for p in (50, 99):
+            report.add(Measurement("customer view", f"freshness at {rate:,}/s, {stage} p{p}",
+                                   _pct(lags, p), "ms", note=f"{len(lags):,} events"))
 
 
 async def _lookups(port: int, report: Report, run_id: str, emails: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""A lean HTTP/1.1 load generator on raw asyncio streams (keep-alive, no pipelining).
+"""A lean HTTP/1.1 load generator on raw asyncio protocols (keep-alive, no pipelining).
 
 Closed loop (``max_rate``): N connections each send the next request as soon as
 the previous answer arrived. Open loop (``fixed_rate``): requests are scheduled
@@ -9,6 +9,12 @@ omission).
 While it measures, the generator's own garbage collector stays off: a full collection
 of its heap (the earlier phases' results) paused it for 25-60 ms, which fixed_rate
 counted against the server as tail latency.
+
+The generator shares the machine with what it measures, so it is kept cheap: each
+connection is an asyncio protocol that finds an answer's end in the bytes received (no
+stream reader reading line by line), and the open loop sends from callbacks (no task per
+request). At 1,000 requests/s against the bare app: 194 us of CPU per request with
+streams and a task each, 164 us now (the rest is mostly the kernel's loopback TCP).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,23 +57,62 @@ def request_bytes(path: str, body: bytes, api_key: str | None = None) -> bytes:
     ).encode() + body
 
 
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection with one request in flight at a time."""
 
-    async def exchange(self, request: bytes) -> int:
-        self.writer.write(request)
-        status_line = await self.reader.readline()
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        await self.reader.readexactly(length)
-        return int(status_line.split()[1])
+    def __init__(self) -> None:
+        self._transport: asyncio.Transport | None = None
+        self._received = bytearray()
+        self._answer: asyncio.Future[int] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def exchange(self, request: bytes) -> asyncio.Future[int]:
+        """Send ``request``; the future is its answer's status."""
+        assert self._transport is not None and self._answer is None
+        self._answer = asyncio.get_running_loop().create_future()
+        self._transport.write(request)
+        return self._answer
+
+    def data_received(self, data: bytes) -> None:
+        self._received += data
+        status = _complete_answer(self._received)
+        if status is not None and self._answer is not None:
+            answer, self._answer = self._answer, None
+            answer.set_result(status)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_exception(exc or ConnectionError("the server closed the connection"))
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _complete_answer(received: bytearray) -> int | None:
+    """The status of the answer at the start of ``received`` once it is all there (and
+    takes it out), else None."""
+    end = received.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = bytes(received[:end]).lower()
+    length = 0
+    if (at := head.find(b"\r\ncontent-length:")) >= 0:
+        line_end = head.find(b"\r\n", at + 17)
+        length = int(head[at + 17:line_end if line_end >= 0 else len(head)])
+    if len(received) < end + 4 + length:
+        return None
+    del received[:end + 4 + length]
+    return int(head[9:12])
 
 
 async def _connect(port: int) -> _Connection:
-    return _Connection(*await asyncio.open_connection("127.0.0.1", port))
+    _, connection = await asyncio.get_running_loop().create_connection(
+        _Connection, "127.0.0.1", port)
+    return connection
 
 
 async def max_rate(
@@ -91,7 +137,7 @@ async def max_rate(
         await asyncio.gather(*(client(c) for c in conns))
         elapsed = time.perf_counter() - started
     for conn in conns:
-        conn.writer.close()
+        conn.close()
     return LoadResult(len(latencies), elapsed, statuses, latencies)
 
 
@@ -105,25 +151,38 @@ async def fixed_rate(
     on_answer: Callable[[bytes, int], None] | None = None,
 ) -> LoadResult:
     """Requests at ``rate`` per second; latency measured from each scheduled send time.
-    ``on_answer`` is told each request and its status as soon as it is answered."""
-    pool: asyncio.Queue[_Connection] = asyncio.Queue()
-    for _ in range(connections):
-        pool.put_nowait(await _connect(port))
+    ``on_answer`` is told each request and its status as soon as it is answered.
+    A request due while every connection is busy goes out on the first one freed."""
+    idle = deque([await _connect(port) for _ in range(connections)])
+    due: deque[float] = deque()  # scheduled times of requests waiting for a connection
     statuses: dict[int, int] = {}
     latencies: list[float] = []
     total = int(rate * seconds)
+    finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    async def one(scheduled: float) -> None:
-        conn = await pool.get()
+    def send(conn: _Connection, scheduled: float) -> None:
         request = make_request()
-        status = await conn.exchange(request)
+        conn.exchange(request).add_done_callback(
+            lambda answer: answered(conn, request, scheduled, answer))
+
+    def answered(conn: _Connection, request: bytes, scheduled: float,
+                 answer: asyncio.Future[int]) -> None:
+        if answer.exception() is not None:
+            if not finished.done():
+                finished.set_exception(answer.exception())  # type: ignore[arg-type]
+            return
+        status = answer.result()
         if on_answer is not None:
             on_answer(request, status)
         latencies.append(time.perf_counter() - scheduled)
         statuses[status] = statuses.get(status, 0) + 1
-        pool.put_nowait(conn)
+        if due:
+            send(conn, due.popleft())
+        else:
+            idle.append(conn)
+        if len(latencies) == total and not finished.done():
+            finished.set_result(None)
 
-    tasks = []
     with _collector_paused():
         start = time.perf_counter() + 0.05
         for n in range(total):
@@ -131,11 +190,15 @@ async def fixed_rate(
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled)))
-        await asyncio.gather(*tasks)
+            if idle:
+                send(idle.popleft(), scheduled)
+            else:
+                due.append(scheduled)
+        if total:
+            await finished
     elapsed = time.perf_counter() - start
-    while not pool.empty():
-        pool.get_nowait().writer.close()
+    while idle:
+        idle.popleft().close()
     return LoadResult(total, elapsed, statuses, latencies)
 
 
