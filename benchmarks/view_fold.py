@@ -75,10 +75,11 @@ def a_busy_customer(touchpoint_count: int = 200) -> list[Fact]:
         messages.append(profiles.TouchpointAttributed(customer_id=owners[n % 3],
                                                       touchpoint=a_touchpoint(n)))
     for n, owner in enumerate(owners):
-        messages.append(profiles.ProfileCreated(customer_id=owner, occurred_at=ts(T0)))
         email = types_pb2.Identifier(type=types_pb2.IDENTIFIER_TYPE_EMAIL,
                                      value=f"person{n}@example.com")
-        messages.append(profiles.IdentifierLinked(customer_id=owner, identifier=email))
+        # A new profile carries its first links, as the profile service publishes it.
+        messages.append(profiles.ProfileCreated(customer_id=owner, occurred_at=ts(T0), links=[
+            profiles.IdentifierLinked(customer_id=owner, identifier=email)]))
         messages.append(profiles.TraitObserved(customer_id=owner, name="last_name",
                                                value="Lovelace", source="back_office",
                                                occurred_at=ts(T0 + timedelta(days=n))))
