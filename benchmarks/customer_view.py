@@ -86,7 +86,8 @@ async def run(stack: Stack, report: Report) -> None:
                 await eventually(partial(_visible, engine, len(accepted) + 10), within=600)
                 visible = await _visible_at(engine, posted)
                 _report_freshness(report, rate, sorted(
-                    (visible[email] - at) * 1000 for email, at in posted.items()))
+                    (visible[email] - at) * 1000 for email, at in posted.items()
+                    if email in visible))
                 _report_stages(report, rate, await _stages(stack.bootstrap_servers, visible))
         finally:
             await engine.dispose()

@@ -13,8 +13,9 @@ counted against the server as tail latency.
 The generator shares the machine with what it measures, so it is kept cheap: each
 connection is an asyncio protocol that finds an answer's end in the bytes received (no
 stream reader reading line by line), and the open loop sends from callbacks (no task per
-request). At 1,000 requests/s against the bare app: 194 us of CPU per request with
-streams and a task each, 164 us now (the rest is mostly the kernel's loopback TCP).
+request). At 1,000 requests/s against the bare app, runs alternating: 208-231 us of CPU
+per request with streams and a task each, 181-198 us now (much of the rest is the
+kernel's loopback TCP).
 """
 
 from __future__ import annotations
@@ -167,9 +168,9 @@ async def fixed_rate(
 
     def answered(conn: _Connection, request: bytes, scheduled: float,
                  answer: asyncio.Future[int]) -> None:
-        if answer.exception() is not None:
+        if (error := answer.exception()) is not None:
             if not finished.done():
-                finished.set_exception(answer.exception())  # type: ignore[arg-type]
+                finished.set_exception(error)
             return
         status = answer.result()
         if on_answer is not None:
