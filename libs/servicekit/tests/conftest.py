@@ -21,6 +21,7 @@ from crm_eventstore.migrations import migrate
 from crm_messaging.tracing import current_trace
 from crm_servicekit import Problem, ServiceSettings, create_app, problem_responses
 from crm_servicekit.apikeys import API_KEYS_MIGRATIONS, ApiKey, ApiKeyStore, require_scope
+from crm_servicekit.direct_routes import DirectRoute
 from crm_servicekit.logging import JsonFormatter
 from crm_servicekit.readiness import ReadinessCheck
 from crm_servicekit.workers import Worker
@@ -114,8 +115,11 @@ def running(engine: AsyncEngine) -> Running:
         *,
         workers: Sequence[Worker] = (),
         readiness: Sequence[ReadinessCheck] = (),
+        routers: Sequence[APIRouter] = (),
+        direct: Sequence[DirectRoute] = (),
     ) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(settings, routers=[probe_router], workers=workers, readiness=readiness)
+        app = create_app(settings, routers=[probe_router, *routers], direct=direct,
+                         workers=workers, readiness=readiness)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:

@@ -21,6 +21,7 @@ from crm_eventstore.db import create_engine
 from crm_messaging import KeyVault
 from crm_servicekit.apikeys.store import ApiKeyStore
 from crm_servicekit.context import ServiceContext
+from crm_servicekit.direct_routes import DirectRoute, DirectRoutesMiddleware, check_declared
 from crm_servicekit.health import health_router
 from crm_servicekit.middleware import (
     BodySizeLimitMiddleware,
@@ -66,6 +67,7 @@ def create_app(
     settings: ServiceSettings,
     *,
     routers: Sequence[APIRouter] = (),
+    direct: Sequence[DirectRoute] = (),
     workers: Sequence[Worker] = (),
     background: Sequence[Worker] = (),
     readiness: Sequence[ReadinessCheck] = (),
@@ -77,7 +79,8 @@ def create_app(
     them, e.g. a group committer); ``background`` workers (relays, consumers) run in the
     one process that does background work, so that their work never stalls requests
     when there are several processes. ``readiness`` adds checks to the built-in
-    Postgres, Kafka and workers checks of ``/readyz``.
+    Postgres, Kafka and workers checks of ``/readyz``. ``direct`` routes (declared on
+    one of ``routers`` too) are answered without FastAPI's router: see ``direct_routes``.
     """
     groups = {ProcessRole.HTTP: WorkerGroup(workers),
               ProcessRole.BACKGROUND: WorkerGroup(background)}
@@ -91,6 +94,8 @@ def create_app(
                            *readiness)
     install_problem_handlers(app)
     # Added innermost first: the last one added is the outermost.
+    if direct:
+        app.add_middleware(DirectRoutesMiddleware, routes=direct)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(ObservabilityMiddleware)
@@ -98,6 +103,7 @@ def create_app(
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)
+    check_declared(direct, [route for router in routers for route in router.routes])
     return app
 
 

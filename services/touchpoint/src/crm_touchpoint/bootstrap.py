@@ -30,9 +30,11 @@ def build_app(settings: ServiceSettings) -> FastAPI:
                                     writers=settings.group_commit_writers)
     limiter = RateLimiter(settings.rate_limit_events_per_second,
                           settings.rate_limit_burst_events)
+    router, post_one = touchpoint_router(ingestion, limiter)
     return create_app(
         settings,
-        routers=[touchpoint_router(ingestion, limiter)],
+        routers=[router],
+        direct=[post_one],
         workers=[ingestion.run],
         background=[
             sealing_outbox_relay(touchpoint_seal),

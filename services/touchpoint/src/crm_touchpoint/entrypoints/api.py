@@ -15,6 +15,7 @@ from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_eventstore import EventStore
 from crm_servicekit import Problem, ServiceContext, get_context, problem_responses
 from crm_servicekit.apikeys import TOUCHPOINTS_READ, TOUCHPOINTS_WRITE, ApiKey, require_scope
+from crm_servicekit.direct_routes import DirectRoute
 from crm_touchpoint.app.ingestion import Outcome, Status, TouchpointIngestion
 from crm_touchpoint.app.recording import stream_id
 from crm_touchpoint.domain import EVENT_JSON_SCHEMA, touchpoint_from_proto
@@ -65,20 +66,26 @@ Reader = Annotated[ApiKey, Depends(require_scope(TOUCHPOINTS_READ))]
 Context = Annotated[ServiceContext, Depends(get_context)]
 
 
-def touchpoint_router(ingestion: TouchpointIngestion, limiter: RateLimiter) -> APIRouter:
-    """The routes, bound to the service's ingestion use case and rate limiter."""
+def touchpoint_router(ingestion: TouchpointIngestion,
+                      limiter: RateLimiter) -> tuple[APIRouter, DirectRoute]:
+    """The routes, bound to the service's ingestion use case and rate limiter, and the
+    single-event post again as a direct route: at one event per request, FastAPI's routing
+    and dependency solving cost more than the service's own work (docs/reliability.md)."""
     router = APIRouter(prefix="/v1/touchpoints", tags=["touchpoints"])
 
-    @router.post("", status_code=202, response_model=EventResult, openapi_extra=_ONE_EVENT,
-                 responses=problem_responses(400, 401, 403, 409, 413, 422, 429))
-    async def post_touchpoint(request: Request, key: Writer) -> Response:
-        """Record one interaction. 202 means it is durable and will reach Kafka."""
+    async def record_one(request: Request, key: ApiKey) -> Response:
         event = await _json_body(request)
         limits = limiter.take(key.key_id, 1)
         [outcome] = await ingestion.ingest([event], key)
         _raise_if_refused(outcome)
         # Plain JSON, as for a batch; the model documents the shape.
         return _accepted(event_result(0, outcome), limits)
+
+    @router.post("", status_code=202, response_model=EventResult, openapi_extra=_ONE_EVENT,
+                 responses=problem_responses(400, 401, 403, 409, 413, 422, 429))
+    async def post_touchpoint(request: Request, key: Writer) -> Response:
+        """Record one interaction. 202 means it is durable and will reach Kafka."""
+        return await record_one(request, key)
 
     @router.post("/batch", status_code=202, response_model=BatchResult, openapi_extra=_BATCH,
                  responses=problem_responses(400, 401, 403, 413, 422, 429))
@@ -103,7 +110,7 @@ def touchpoint_router(ingestion: TouchpointIngestion, limiter: RateLimiter) -> A
         message = TouchpointRecorded.FromString(events[0].payload)
         return JSONResponse(touchpoint_from_proto(message))
 
-    return router
+    return router, DirectRoute("POST", router.prefix, TOUCHPOINTS_WRITE, record_one)
 
 
 async def _json_body(request: Request) -> Any:
