@@ -34,6 +34,9 @@ class Stack:
 STATEMENTS = os.environ.get("BENCH_PG_STATEMENTS", "") not in ("", "0")
 _TRACKING = {"shared_preload_libraries": "pg_stat_statements",
              "pg_stat_statements.track": "all"}
+# Every transaction's commit time, so that a benchmark can tell when a row became readable
+# (``pg_xact_commit_timestamp(xmin)``) rather than when a statement wrote it.
+_COMMIT_TIMES = {"track_commit_timestamp": "on"}
 
 
 @contextmanager
@@ -41,8 +44,8 @@ def embedded_stack() -> Iterator[Stack]:
     """A fresh Postgres and broker in a temporary directory, stopped afterwards."""
     with ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-bench-")))
-        postgres = EmbeddedPostgres(root / "pg", free_port(),
-                                    settings=_TRACKING if STATEMENTS else None)
+        postgres = EmbeddedPostgres(root / "pg", free_port(), settings=_COMMIT_TIMES | (
+            _TRACKING if STATEMENTS else {}))
         postgres.start()
         stack.callback(postgres.stop)
         broker = EmbeddedBroker(free_port())
