@@ -30,10 +30,10 @@ from crm_profile.domain.identity import (
     CurrentIdentity,
     Decision,
     Evidence,
+    EvolvingIdentity,
     IdentityRules,
     StateIndex,
     TouchpointAttributed,
-    apply,
     decide,
     identifiers_to_load,
 )
@@ -113,9 +113,7 @@ class TouchpointResolver:
         decided = [(i, returning[i.evidence.touchpoint_id]) for i in candidates
                    if i.evidence.touchpoint_id in returning]
         if decided:
-            state = before
-            for _, decisions in decided:
-                state = apply(state, decisions)
+            state = EvolvingIdentity(before).apply(d for _, ds in decided for d in ds)
             await store.lock_profiles(d.customer_id for _, ds in decided for d in ds
                                       if isinstance(d, TouchpointAttributed))
             await self._write(store, uow, before, state, decided)
@@ -251,7 +249,7 @@ class TouchpointResolver:
         located = StateIndex(state)  # each decision reads the part around its component
         for item in incoming:
             if (fast := returning.get(item.evidence.touchpoint_id)) is not None:
-                state = located.apply(state, fast)
+                state = located.apply(fast)
                 index.add(item.evidence)
                 decided.append((item, fast))
         for item in incoming:
@@ -267,9 +265,9 @@ class TouchpointResolver:
                 near, relied_on = self._near(index, new, frozenset(state.shared))
                 if not relied_on <= index.loaded:  # earlier decisions widened the component
                     continue
-                decisions = decide(located.restrict(state, [*near, new]), new, near, self.rules,
+                decisions = decide(located.restrict([*near, new]), new, near, self.rules,
                                    lambda: str(uuid.uuid4()))
-            state = located.apply(state, decisions)
+            state = located.apply(decisions)
             index.add(new)
             decided.append((item, decisions))
         return state, decided

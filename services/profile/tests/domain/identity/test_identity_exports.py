@@ -13,7 +13,7 @@ PURE_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "functoo
 def test_the_identity_package_exports_exactly_its_public_surface() -> None:
     assert set(identity.__all__) == {
         "DEFAULT_LIMITS", "DEFAULT_PRIORITY", "BlockedMerge", "CurrentIdentity", "Decision",
-        "Evidence", "Identifier", "IdentifierLinked", "IdentifierMarkedShared",
+        "Evidence", "EvolvingIdentity", "Identifier", "IdentifierLinked", "IdentifierMarkedShared",
         "IdentifierUnlinked", "IdentityRules", "MergeBlocked", "MergedAway", "NeverMerge",
         "Profile", "ProfileCreated", "ProfileUnmerged", "ProfilesMerged", "Resolution",
         "TouchpointAttributed", "TouchpointUnattributed", "affected_component", "apply",

@@ -20,6 +20,7 @@ from crm_profile.domain.identity import (
     CurrentIdentity,
     Decision,
     Evidence,
+    EvolvingIdentity,
     IdentifierMarkedShared,
     IdentifierUnlinked,
     IdentityRules,
@@ -341,29 +342,58 @@ def test_whenever_the_newcomer_shortcut_applies_it_decides_what_the_general_way_
 @given(worlds(), st.data())
 def test_the_index_finds_what_restrict_finds_in_every_state_it_followed(
         world: World, data: st.DataObject) -> None:
-    state = CurrentIdentity()
-    index = StateIndex(state)
+    index = StateIndex(CurrentIdentity())
     for _, decisions, _, after in fold(world.arrivals, world.rules):
-        state = index.apply(state, decisions)
+        state = index.apply(decisions)
         assert state == after
         component = data.draw(st.lists(st.sampled_from(world.evidence), max_size=4))
-        assert index.restrict(state, component) == restrict(state, component)
-        assert index.restrict(state, world.evidence) == restrict(state, world.evidence)
+        assert index.restrict(component) == restrict(state, component)
+        assert index.restrict(world.evidence) == restrict(state, world.evidence)
 
 
 @PROPERTY
 @given(worlds())
 def test_deciding_on_the_part_the_index_finds_decides_as_on_the_whole_state(
         world: World) -> None:
-    whole = indexed = CurrentIdentity()
-    index = StateIndex(indexed)
+    whole = CurrentIdentity()
+    index = StateIndex(whole)
     known: list[Evidence] = []
     ids_whole, ids_indexed = itertools.count(), itertools.count()
     for item in world.arrivals:
         on_whole = decide(whole, item, known, world.rules, lambda: f"c-{next(ids_whole)}")
-        on_part = decide(index.restrict(indexed, [*known, item]), item, known, world.rules,
+        on_part = decide(index.restrict([*known, item]), item, known, world.rules,
                          lambda: f"c-{next(ids_indexed)}")
         assert on_part == on_whole
-        whole, indexed = apply(whole, on_whole), index.apply(indexed, on_part)
+        whole, indexed = apply(whole, on_whole), index.apply(on_part)
         known.append(item)
     assert indexed == whole
+
+
+def assert_evolves_in_place_as_apply(steps: list[tuple[Evidence, tuple[Decision, ...],
+                                                       CurrentIdentity, CurrentIdentity]],
+                                     start_at: int) -> None:
+    start = steps[start_at][2] if steps else CurrentIdentity()
+    untouched = CurrentIdentity(dict(start.profiles), dict(start.attribution),
+                                dict(start.shared), dict(start.merged_away), start.blocked)
+    evolving = EvolvingIdentity(start)
+    for _, decisions, _, after in steps[start_at:]:
+        assert evolving.apply(decisions) == after
+    assert start == untouched  # evolved from a copy
+
+
+@PROPERTY
+@given(worlds(), st.data())
+def test_evolving_in_place_gives_the_state_apply_gives_after_every_touchpoint(
+        world: World, data: st.DataObject) -> None:
+    steps = list(fold(world.arrivals, world.rules))
+    assert_evolves_in_place_as_apply(steps, data.draw(st.integers(0, max(len(steps) - 1, 0))))
+
+
+@settings(max_examples=100, deadline=None)
+@given(late_shared_worlds(), st.data())
+def test_evolving_in_place_follows_the_undoing_of_a_wrong_merge(
+        case: tuple[list[Evidence], str], data: st.DataObject) -> None:
+    steps = list(fold(case[0], IdentityRules()))
+    assert_evolves_in_place_as_apply(steps, data.draw(st.integers(0, len(steps) - 1)))
+    assert any(isinstance(d, ProfileUnmerged | IdentifierUnlinked)
+               for _, decisions, _, _ in steps for d in decisions)

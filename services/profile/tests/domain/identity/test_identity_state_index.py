@@ -20,17 +20,17 @@ def test_after_a_merge_the_index_finds_the_survivor_and_what_merged_into_it() ->
                       frozenset({"customer_number:C1", "anonymous_id:w1"}))
     bridge = Evidence("tp3", T0 + timedelta(minutes=2),
                       frozenset({"email:a@x.test", "customer_number:C1"}))
-    state, known = CurrentIdentity(), list[Evidence]()
-    index = StateIndex(state)
+    known = list[Evidence]()
+    index = StateIndex(CurrentIdentity())
     ids = itertools.count()
     for item in (first, second, bridge):
-        decisions = decide(index.restrict(state, [*known, item]), item, known,
+        decisions = decide(index.restrict([*known, item]), item, known,
                            IdentityRules(), lambda: f"c-{next(ids)}")
-        state = index.apply(state, decisions)
+        state = index.apply(decisions)
         known.append(item)
     assert len(state.profiles) == 1 and len(state.merged_away) == 1
     survivor = next(iter(state.profiles))
-    part = index.restrict(state, [second])
+    part = index.restrict([second])
     assert set(part.profiles) == {survivor}
     assert set(part.merged_away) == set(state.merged_away)  # whose root is the survivor
 

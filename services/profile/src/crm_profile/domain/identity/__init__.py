@@ -36,6 +36,7 @@ from crm_profile.domain.identity.split import (
 )
 from crm_profile.domain.identity.state import (
     CurrentIdentity,
+    EvolvingIdentity,
     MergedAway,
     Profile,
     apply,
@@ -61,6 +62,7 @@ __all__ = [
     "CurrentIdentity",
     "Decision",
     "Evidence",
+    "EvolvingIdentity",
     "Identifier",
     "IdentifierLinked",
     "IdentifierMarkedShared",

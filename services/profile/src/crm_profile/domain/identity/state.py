@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import reduce
@@ -20,7 +21,8 @@ from crm_profile.domain.identity.decisions import (
 )
 from crm_profile.domain.identity.values import Evidence, Identifier
 
-__all__ = ["CurrentIdentity", "MergedAway", "Profile", "apply", "evolve", "restrict", "root_of"]
+__all__ = ["CurrentIdentity", "EvolvingIdentity", "MergedAway", "Profile", "apply", "evolve",
+           "restrict", "root_of"]
 
 
 @dataclass(frozen=True)
@@ -176,3 +178,102 @@ def _marked_shared(current: CurrentIdentity, decision: IdentifierMarkedShared) -
     known = current.shared.get(decision.identifier, frozenset())
     shared = {**current.shared, decision.identifier: known | frozenset(decision.customer_ids)}
     return replace(current, shared=shared)
+
+
+class EvolvingIdentity:
+    """A state that decisions change in place: what :func:`apply` gives, without a copy of
+    the whole state per decision.
+
+    A chunk decides hundreds of touchpoints in order against one growing state; evolving
+    it one decision at a time copied its maps each time (quadratic in the chunk), and
+    finding the next creation order scanned every profile. Here the maps are copied once,
+    from ``start`` (which is left as it was), and changed in place; a merge renames only
+    the merged-away profile's attributions, found by an index of who holds which
+    touchpoint. ``state`` is the state so far: a view that the next :meth:`apply`
+    changes, so read it, don't keep it.
+    """
+
+    def __init__(self, start: CurrentIdentity) -> None:
+        self._profiles = dict(start.profiles)
+        self._attribution = dict(start.attribution)
+        self._shared = dict(start.shared)
+        self._merged_away = dict(start.merged_away)
+        self._blocked = start.blocked
+        self._order = _next_order(start)
+        self._touchpoints_of: defaultdict[str, set[str]] = defaultdict(set)
+        for touchpoint_id, customer_id in self._attribution.items():
+            self._touchpoints_of[customer_id].add(touchpoint_id)
+        self.state = self._view()
+
+    def apply(self, decisions: Iterable[Decision]) -> CurrentIdentity:
+        """The state after ``decisions``, in order (:func:`apply`, in place)."""
+        for decision in decisions:
+            self._evolve(decision)
+        self.state = self._view()
+        return self.state
+
+    def _view(self) -> CurrentIdentity:
+        return CurrentIdentity(self._profiles, self._attribution, self._shared,
+                               self._merged_away, self._blocked)
+
+    def _evolve(self, decision: Decision) -> None:
+        match decision:
+            case ProfileCreated():
+                self._profiles[decision.customer_id] = Profile(
+                    decision.customer_id, decision.identifiers, self._take_order())
+            case IdentifierLinked():
+                self._relink(decision.customer_id, add={decision.identifier})
+            case IdentifierUnlinked():
+                self._relink(decision.customer_id, remove={decision.identifier})
+            case ProfilesMerged():
+                self._merge(decision.survivor_id, decision.merged_away_id)
+            case ProfileUnmerged():
+                self._unmerge(decision)
+            case TouchpointAttributed():
+                self._attribute(decision.touchpoint_id, decision.customer_id)
+            case TouchpointUnattributed():
+                self._attribute(decision.touchpoint_id, None)
+            case MergeBlocked():
+                self._blocked = self._blocked | {decision}
+            case IdentifierMarkedShared():
+                known = self._shared.get(decision.identifier, frozenset())
+                self._shared[decision.identifier] = known | frozenset(decision.customer_ids)
+
+    def _take_order(self) -> int:
+        # Orders only grow: a profile leaves ``profiles`` only into ``merged_away`` (and
+        # back), so the largest order of both never falls.
+        order, self._order = self._order, self._order + 1
+        return order
+
+    def _relink(self, customer_id: str, add: Iterable[Identifier] = (),
+                remove: Iterable[Identifier] = ()) -> None:
+        profile = self._profiles[customer_id]
+        identifiers = (profile.identifiers | frozenset(add)) - frozenset(remove)
+        self._profiles[customer_id] = replace(profile, identifiers=identifiers)
+
+    def _merge(self, survivor: str, away: str) -> None:
+        gone = self._profiles[away]
+        self._relink(survivor, add=gone.identifiers)
+        del self._profiles[away]
+        self._merged_away[away] = MergedAway(gone, survivor)
+        for touchpoint_id in sorted(self._touchpoints_of[away]):
+            self._attribute(touchpoint_id, survivor)
+        for identifier, customer_ids in self._shared.items():
+            if away in customer_ids:
+                self._shared[identifier] = _renamed(customer_ids, away, survivor)
+
+    def _unmerge(self, decision: ProfileUnmerged) -> None:
+        self._relink(decision.customer_id, remove=decision.identifiers)
+        earlier = self._merged_away.pop(decision.restored_id, None)
+        order = earlier.profile.created_order if earlier else self._take_order()
+        self._profiles[decision.restored_id] = Profile(
+            decision.restored_id, decision.identifiers, order)
+
+    def _attribute(self, touchpoint_id: str, customer_id: str | None) -> None:
+        previous = self._attribution.pop(touchpoint_id, None) if customer_id is None \
+            else self._attribution.get(touchpoint_id)
+        if previous is not None:
+            self._touchpoints_of[previous].discard(touchpoint_id)
+        if customer_id is not None:
+            self._attribution[touchpoint_id] = customer_id
+            self._touchpoints_of[customer_id].add(touchpoint_id)

@@ -5,8 +5,8 @@ the store around all of them, which grows with each decision. Each decision that
 a component needs only the part of that state around the component (:func:`restrict`),
 and finding it by scanning every profile made deciding a chunk quadratic. The index
 knows which profiles hold each identifier and which profiles were merged into each, so
-that part is found from the component's identifiers; it follows the decisions applied
-through it.
+that part is found from the component's identifiers. Decisions are applied through it:
+it evolves the state in place (:class:`EvolvingIdentity`) and follows.
 """
 
 from __future__ import annotations
@@ -22,29 +22,40 @@ from crm_profile.domain.identity.decisions import (
     ProfilesMerged,
     ProfileUnmerged,
 )
-from crm_profile.domain.identity.state import CurrentIdentity, evolve, restrict
+from crm_profile.domain.identity.state import (
+    CurrentIdentity,
+    EvolvingIdentity,
+    MergedAway,
+    Profile,
+    restrict,
+)
 from crm_profile.domain.identity.values import Evidence, Identifier
 
 __all__ = ["StateIndex"]
 
 
 class StateIndex:
-    """Where each identifier's profiles are in a state, and what was merged into each
-    profile. Built from a state, then kept true by :meth:`apply`."""
+    """A state that decisions evolve, with where each identifier's profiles are and what
+    was merged into each profile. ``state`` is the state so far (a view that the next
+    :meth:`apply` changes: read it, don't keep it)."""
 
-    def __init__(self, current: CurrentIdentity) -> None:
+    def __init__(self, start: CurrentIdentity) -> None:
+        self._evolving = EvolvingIdentity(start)
         self._holders: defaultdict[Identifier, set[str]] = defaultdict(set)
         self._merged_into: defaultdict[str, set[str]] = defaultdict(set)
-        for customer_id, profile in current.profiles.items():
+        for customer_id, profile in start.profiles.items():
             for identifier in profile.identifiers:
                 self._holders[identifier].add(customer_id)
-        for customer_id, merged in current.merged_away.items():
+        for customer_id, merged in start.merged_away.items():
             self._merged_into[merged.into].add(customer_id)
 
-    def restrict(self, current: CurrentIdentity,
-                 component: Iterable[Evidence]) -> CurrentIdentity:
-        """:func:`restrict` of ``current`` (the state this index follows), without a
-        scan of all of it."""
+    @property
+    def state(self) -> CurrentIdentity:
+        return self._evolving.state
+
+    def restrict(self, component: Iterable[Evidence]) -> CurrentIdentity:
+        """:func:`restrict` of the state so far, without a scan of all of it."""
+        current = self.state
         evidence = list(component)
         identifiers = frozenset().union(*(item.identifiers for item in evidence))
         held = set().union(*(self._holders.get(i, ()) for i in identifiers))
@@ -59,13 +70,17 @@ class StateIndex:
         # but for the refusals, which are few.
         return restrict(part, evidence)
 
-    def apply(self, current: CurrentIdentity, decisions: Iterable[Decision]) -> CurrentIdentity:
-        """:func:`apply` of ``decisions`` to ``current``; the index follows."""
-        for decision in decisions:
-            after = evolve(current, decision)
-            self._follow(current, after, _customers_changed(decision))
-            current = after
-        return current
+    def apply(self, decisions: Iterable[Decision]) -> CurrentIdentity:
+        """The state after ``decisions`` (:func:`apply`); the index follows."""
+        decisions = tuple(decisions)
+        current = self.state
+        # Each changed customer as it was before the first decision: the index follows
+        # the net change.
+        before = {cid: (current.profiles.get(cid), current.merged_away.get(cid))
+                  for decision in decisions for cid in _customers_changed(decision)}
+        after = self._evolving.apply(decisions)
+        self._follow(before, after)
+        return after
 
     def _merged_under(self, roots: Iterable[str]) -> set[str]:
         """The merged-away profiles whose live profile (``root_of``) is among ``roots``."""
@@ -78,10 +93,9 @@ class StateIndex:
                     pending.append(away)
         return found
 
-    def _follow(self, before: CurrentIdentity, after: CurrentIdentity,
-                customers: Iterable[str]) -> None:
-        for customer_id in customers:
-            old = before.profiles.get(customer_id)
+    def _follow(self, before: dict[str, tuple[Profile | None, MergedAway | None]],
+                after: CurrentIdentity) -> None:
+        for customer_id, (old, was) in before.items():
             new = after.profiles.get(customer_id)
             held_before = old.identifiers if old else frozenset()
             held_after = new.identifiers if new else frozenset()
@@ -89,7 +103,7 @@ class StateIndex:
                 self._holders[identifier].discard(customer_id)
             for identifier in held_after - held_before:
                 self._holders[identifier].add(customer_id)
-            was, now = before.merged_away.get(customer_id), after.merged_away.get(customer_id)
+            now = after.merged_away.get(customer_id)
             if was != now:
                 if was is not None:
                     self._merged_into[was.into].discard(customer_id)
