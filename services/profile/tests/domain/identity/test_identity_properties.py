@@ -37,6 +37,7 @@ from crm_profile.domain.identity import (
     resolve,
     restrict,
 )
+from crm_profile.domain.identity.extension import extension_decisions
 from crm_profile.domain.identity.incremental import decide_by_component
 from crm_profile.domain.identity.newcomer import newcomer_decisions
 from crm_profile.domain.identity.returning import returning_attribution
@@ -335,6 +336,21 @@ def test_whenever_the_newcomer_shortcut_applies_it_decides_what_the_general_way_
                                                    lambda: "new")
         state = apply(state, decide_by_component(state, item, known, world.rules,
                                                  lambda: f"c{next(ids)}"))
+        known.append(item)
+
+
+@PROPERTY
+@given(worlds())
+def test_whenever_the_extension_shortcut_applies_it_decides_what_the_general_way_decides(
+    world: World,
+) -> None:
+    state, known, ids = CurrentIdentity(), list[Evidence](), itertools.count()
+    for item in world.arrivals:
+        general = decide_by_component(state, item, known, world.rules, lambda: f"c{next(ids)}")
+        shortcut = extension_decisions(state, item, known, world.rules)
+        if shortcut is not None:
+            assert shortcut == general
+        state = apply(state, general)
         known.append(item)
 
 

@@ -7,6 +7,7 @@ from itertools import chain
 
 from crm_profile.domain.identity.component import affected_component
 from crm_profile.domain.identity.decisions import Decision
+from crm_profile.domain.identity.extension import extension_decisions
 from crm_profile.domain.identity.newcomer import newcomer_decisions
 from crm_profile.domain.identity.reconcile import reconcile
 from crm_profile.domain.identity.resolution import resolve
@@ -27,7 +28,8 @@ def decide(
     """What ``new`` changes, given the state and the evidence known before it.
 
     A returning customer's touchpoint is attributed at once (domain.identity.returning), a
-    newcomer's gets a new profile at once (domain.identity.newcomer); otherwise the
+    newcomer's gets a new profile at once (domain.identity.newcomer), a known customer's
+    unseen identifiers join their profile at once (domain.identity.extension); otherwise the
     affected component is resolved again (with the identifiers already shared) and diffed
     against ``current``. Applying the result keeps the state equal to
     ``resolve`` of all evidence; evidence seen before yields no decisions.
@@ -39,6 +41,9 @@ def decide(
     newcomer = newcomer_decisions(current, new, known, rules, new_customer_id)
     if newcomer is not None:
         return newcomer
+    extension = extension_decisions(current, new, known, rules)
+    if extension is not None:
+        return extension
     return decide_by_component(current, new, known, rules, new_customer_id)
 
 
