@@ -1,6 +1,7 @@
 """The extension's shortcut: a known customer's new identifiers join their profile
 without resolving (its property: test_identity_properties)."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from crm_profile.domain.identity import (
@@ -26,10 +27,11 @@ def _seen(touchpoint_id: str, minute: int, *identifiers: str,
 
 
 def _known(*evidence: Evidence, rules: IdentityRules = RULES) -> CurrentIdentity:
-    state = CurrentIdentity()
+    """The state after ``evidence`` (profiles c1, c2, ... in order of creation)."""
+    state, ids = CurrentIdentity(), itertools.count(1)
     for n, item in enumerate(evidence):
         state = apply(state, decide_by_component(state, item, evidence[:n], rules,
-                                                 lambda: "c1"))
+                                                 lambda: f"c{next(ids)}"))
     return state
 
 
@@ -58,11 +60,21 @@ def test_a_late_touchpoint_extends_the_profile_as_well() -> None:
     assert decided == decide_by_component(state, earlier, [SIGNUP], RULES, lambda: "c2")
 
 
-def test_nothing_new_or_everything_new_is_not_an_extension() -> None:
+def test_identifiers_of_one_profile_never_seen_together_are_attributed_to_it() -> None:
+    web = _seen("web", 1, "email:ada@x.test", "anonymous_id:w1")
+    state = _known(SIGNUP, web)
+    number_and_web = _seen("app", 2, "customer_number:C1", "anonymous_id:w1")
+
+    decided = extension_decisions(state, number_and_web, [SIGNUP, web], RULES)
+
+    assert decided == (TouchpointAttributed("c1", "app"),)
+    assert decided == decide_by_component(state, number_and_web, [SIGNUP, web], RULES,
+                                          lambda: "c2")
+
+
+def test_only_unseen_identifiers_are_not_an_extension() -> None:
     state = _known(SIGNUP)
 
-    assert extension_decisions(state, _seen("again", 1, "email:ada@x.test"), [SIGNUP],
-                               RULES) is None
     assert extension_decisions(state, _seen("other", 1, "email:bob@x.test"), [SIGNUP],
                                RULES) is None
 
@@ -102,3 +114,20 @@ def test_a_landline_seen_with_one_email_too_many_takes_the_general_way() -> None
     assert extension_decisions(state, fourth, seen, rules) is None
     assert any(type(d).__name__ == "IdentifierMarkedShared"
                for d in decide_by_component(state, fourth, seen, rules, lambda: "c9"))
+
+
+def test_a_profile_in_a_refused_merge_takes_the_general_way() -> None:
+    # Found by the property test: the landline's touchpoint could not join the two
+    # profiles (one phone each, at most one allowed). A customer number new to the second
+    # profile changes why (two customer numbers, the stronger type): the general way
+    # records the refusal again with that reason.
+    rules = IdentityRules(limits={"customer_number": 1, "phone": 1})
+    home = _seen("home", 0, "customer_number:C0", "phone:+18005550000")
+    bridge = _seen("bridge", 1, "phone:+18005550000", "phone:+15553010")
+    state = _known(home, bridge, rules=rules)
+    assert set(state.profiles) == {"c1", "c2"} and state.blocked
+    call = _seen("call", 0, "customer_number:C3", "phone:+15553010")
+
+    assert extension_decisions(state, call, [home, bridge], rules) is None
+    assert any(type(d).__name__ == "MergeBlocked"
+               for d in decide_by_component(state, call, [home, bridge], rules, lambda: "c9"))

@@ -1,10 +1,11 @@
-"""The extension: a known customer shows identifiers nobody has shown before.
+"""The extension: a known customer shows identifiers of theirs in a new combination.
 
 A caller gives the customer number on file and a new phone; a signed-in visitor types a
-new email. When a new touchpoint's identifiers that were seen before all belong to one
-live profile, the others were never seen at all, and together with that profile they
-keep to the rules, resolving everything again gives that profile the new identifiers and
-changes nothing else:
+new email; an app sends the customer number with a web id the profile already holds,
+never seen together. When a new touchpoint's identifiers that were seen before all
+belong to one live profile, the others were never seen at all (there may be none), and
+together with that profile they keep to the rules, resolving everything again gives that
+profile the new identifiers and changes nothing else:
 
 - the profile with the new identifiers holds no more of a type than the limits allow,
   and no never-merge fact names any of them, so every union that built it (and the new
@@ -12,7 +13,9 @@ changes nothing else:
   keeps to the rules: none is refused;
 - a union refused before stays refused: refusals depend on what the sets hold, which
   only grows, and the new identifiers reach no other cluster (only this touchpoint
-  carries them);
+  carries them). But its reason may change (the grown profile may exceed a stronger
+  type's limit), and the refusal would be recorded again with it: a profile in a
+  recorded refusal is left to the general way;
 - no identifier becomes shared: each one's company (everything seen with it), with the
   new touchpoint's identifiers added, stays within the limits; so no touchpoint's anchor
   moves, and every other touchpoint stays where it was.
@@ -38,8 +41,8 @@ __all__ = ["extension_decisions"]
 def extension_decisions(
     current: CurrentIdentity, new: Evidence, known: Iterable[Evidence], rules: IdentityRules,
 ) -> tuple[Decision, ...] | None:
-    """``new``'s decisions if it extends one known profile with unseen identifiers, else
-    None.
+    """``new``'s decisions if its seen identifiers are one profile's and it may take its
+    unseen ones (none, or some), else None.
 
     ``known`` is the evidence recorded so far, or at least every known touchpoint carrying
     one of ``new``'s identifiers; ``current`` holds the profiles of those identifiers.
@@ -53,10 +56,13 @@ def extension_decisions(
                 and not identifiers.isdisjoint(item.identifiers)]
     seen = frozenset[Identifier]().union(*(item.identifiers & identifiers for item in carrying))
     fresh = identifiers - seen
-    if not seen or not fresh:
-        return None  # a newcomer's, or nothing new: not an extension
+    if not seen:
+        return None  # a newcomer's
     owner = _holding(current, seen)
-    if owner is None or not _keeps_to_the_rules(owner, new, fresh, carrying, rules):
+    if owner is None or any(owner.customer_id in refused.customer_ids
+                            for refused in current.blocked):
+        return None  # a refusal's reason may change as the profile grows: resolve
+    if not _keeps_to_the_rules(owner, new, fresh, carrying, rules):
         return None
     return (
         *(IdentifierLinked(owner.customer_id, identifier, new.touchpoint_id, "seen_together",
