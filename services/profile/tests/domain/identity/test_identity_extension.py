@@ -131,3 +131,22 @@ def test_a_profile_in_a_refused_merge_takes_the_general_way() -> None:
     assert extension_decisions(state, call, [home, bridge], rules) is None
     assert any(type(d).__name__ == "MergeBlocked"
                for d in decide_by_component(state, call, [home, bridge], rules, lambda: "c9"))
+
+
+def test_an_identifier_the_touchpoint_would_make_shared_takes_the_general_way() -> None:
+    # Found by the property test: the landline, seen with two customer numbers, is shared
+    # and in no profile; C0's profile may take one phone. But C0 has been seen with the
+    # landline already: seen with a second phone, C0 itself is shared (at most one phone
+    # is a person's) and leaves its profile.
+    rules = IdentityRules(limits={"customer_number": 1, "phone": 1})
+    landline = "phone:+15550199"
+    home = _seen("home", 0, "customer_number:C0", landline)
+    neighbour = _seen("neighbour", 1, "customer_number:C3", landline)
+    state = _known(home, neighbour, rules=rules)
+    assert landline in state.shared
+    call = _seen("call", 2, "customer_number:C0", "phone:+15550100")
+
+    assert extension_decisions(state, call, [home, neighbour], rules) is None
+    assert any(getattr(d, "reason", "") == "shared_identifier:customer_number:C0"
+               for d in decide_by_component(state, call, [home, neighbour], rules,
+                                            lambda: "c9"))

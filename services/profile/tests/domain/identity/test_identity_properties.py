@@ -8,7 +8,7 @@ any order, with duplicates.
 """
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -308,32 +308,19 @@ def test_late_evidence_of_a_shared_phone_always_undoes_the_wrong_merge(
     assert all(d.reason.startswith("shared_identifier:") for d in undo)
 
 
-@PROPERTY
-@given(worlds())
-def test_whenever_the_shortcut_applies_it_decides_what_the_general_way_decides(
-    world: World,
-) -> None:
-    state, known, ids = CurrentIdentity(), list[Evidence](), itertools.count()
-    for item in world.arrivals:
-        general = decide_by_component(state, item, known, world.rules, lambda: f"c{next(ids)}")
-        shortcut = returning_attribution(state, item, known, world.rules)
-        if shortcut is not None:
-            assert shortcut == general
-        state = apply(state, general)
-        known.append(item)
+Shortcut = Callable[[CurrentIdentity, Evidence, list[Evidence], IdentityRules],
+                    tuple[Decision, ...] | None]
 
 
-@PROPERTY
-@given(worlds())
-def test_whenever_the_newcomer_shortcut_applies_it_decides_what_the_general_way_decides(
-    world: World,
-) -> None:
+def assert_decides_as_the_general_way(world: World, shortcut: Shortcut) -> None:
+    """Whenever ``shortcut`` decides a touchpoint of ``world`` (arriving in order), it
+    decides what :func:`decide_by_component` decides (a new profile is "new" in both)."""
     state, known, ids = CurrentIdentity(), list[Evidence](), itertools.count()
     for item in world.arrivals:
-        shortcut = newcomer_decisions(state, item, known, world.rules, lambda: "new")
-        if shortcut is not None:
-            assert shortcut == decide_by_component(state, item, known, world.rules,
-                                                   lambda: "new")
+        decided = shortcut(state, item, known, world.rules)
+        if decided is not None:
+            assert decided == decide_by_component(state, item, known, world.rules,
+                                                  lambda: "new")
         state = apply(state, decide_by_component(state, item, known, world.rules,
                                                  lambda: f"c{next(ids)}"))
         known.append(item)
@@ -341,17 +328,28 @@ def test_whenever_the_newcomer_shortcut_applies_it_decides_what_the_general_way_
 
 @PROPERTY
 @given(worlds())
+def test_whenever_the_shortcut_applies_it_decides_what_the_general_way_decides(
+    world: World,
+) -> None:
+    assert_decides_as_the_general_way(world, returning_attribution)
+
+
+@PROPERTY
+@given(worlds())
+def test_whenever_the_newcomer_shortcut_applies_it_decides_what_the_general_way_decides(
+    world: World,
+) -> None:
+    assert_decides_as_the_general_way(
+        world, lambda state, item, known, rules: newcomer_decisions(state, item, known, rules,
+                                                                    lambda: "new"))
+
+
+@PROPERTY
+@given(worlds())
 def test_whenever_the_extension_shortcut_applies_it_decides_what_the_general_way_decides(
     world: World,
 ) -> None:
-    state, known, ids = CurrentIdentity(), list[Evidence](), itertools.count()
-    for item in world.arrivals:
-        general = decide_by_component(state, item, known, world.rules, lambda: f"c{next(ids)}")
-        shortcut = extension_decisions(state, item, known, world.rules)
-        if shortcut is not None:
-            assert shortcut == general
-        state = apply(state, general)
-        known.append(item)
+    assert_decides_as_the_general_way(world, extension_decisions)
 
 
 @PROPERTY
