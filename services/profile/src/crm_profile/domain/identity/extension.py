@@ -32,7 +32,7 @@ from collections.abc import Iterable
 
 from crm_profile.domain.identity._evidence import excess
 from crm_profile.domain.identity.decisions import Decision, IdentifierLinked, TouchpointAttributed
-from crm_profile.domain.identity.state import CurrentIdentity, Profile
+from crm_profile.domain.identity.state import CurrentIdentity, Profile, plain
 from crm_profile.domain.identity.values import Evidence, Identifier, IdentityRules, identifier_type
 
 __all__ = ["extension_decisions"]
@@ -47,11 +47,9 @@ def extension_decisions(
     ``known`` is the evidence recorded so far, or at least every known touchpoint carrying
     one of ``new``'s identifiers; ``current`` holds the profiles of those identifiers.
     """
+    if not plain(current, new, rules):
+        return None
     identifiers = new.identifiers
-    if not identifiers or new.touchpoint_id in current.attribution:
-        return None
-    if identifiers & rules.blocked or any(i in current.shared for i in identifiers):
-        return None
     carrying = [item for item in known if item.touchpoint_id != new.touchpoint_id
                 and not identifiers.isdisjoint(item.identifiers)]
     seen = frozenset[Identifier]().union(*(item.identifiers & identifiers for item in carrying))

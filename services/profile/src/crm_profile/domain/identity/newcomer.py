@@ -23,7 +23,7 @@ from crm_profile.domain.identity.decisions import (
     ProfileCreated,
     TouchpointAttributed,
 )
-from crm_profile.domain.identity.state import CurrentIdentity
+from crm_profile.domain.identity.state import CurrentIdentity, plain
 from crm_profile.domain.identity.values import Evidence, IdentityRules, identifier_type
 
 __all__ = ["newcomer_decisions"]
@@ -38,11 +38,9 @@ def newcomer_decisions(
     ``known`` is the evidence recorded so far, or at least every known touchpoint carrying
     one of ``new``'s identifiers; ``new_customer_id`` is called only for a newcomer.
     """
+    if not plain(current, new, rules):
+        return None
     identifiers = new.identifiers
-    if not identifiers or new.touchpoint_id in current.attribution:
-        return None
-    if identifiers & rules.blocked or any(i in current.shared for i in identifiers):
-        return None
     if any(not identifiers.isdisjoint(item.identifiers) for item in known):
         return None
     if any(not identifiers.isdisjoint(fact.left | fact.right) for fact in rules.never_merge):

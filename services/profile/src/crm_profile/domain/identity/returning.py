@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from crm_profile.domain.identity.decisions import Decision, TouchpointAttributed
-from crm_profile.domain.identity.state import CurrentIdentity, root_of
+from crm_profile.domain.identity.state import CurrentIdentity, plain, root_of
 from crm_profile.domain.identity.values import Evidence, IdentityRules
 
 __all__ = ["returning_attribution"]
@@ -40,11 +40,9 @@ def returning_attribution(
     of ``new``'s, if there is one); ``current`` must hold the attribution of those, the
     profiles they went to, and ``new``'s attribution if it was seen before.
     """
+    if not plain(current, new, rules):
+        return None
     identifiers = new.identifiers
-    if not identifiers or new.touchpoint_id in current.attribution:
-        return None
-    if identifiers & rules.blocked or any(i in current.shared for i in identifiers):
-        return None
     for item in covering:
         if item.touchpoint_id == new.touchpoint_id or not item.identifiers >= identifiers:
             continue

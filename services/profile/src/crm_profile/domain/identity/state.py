@@ -19,10 +19,10 @@ from crm_profile.domain.identity.decisions import (
     TouchpointAttributed,
     TouchpointUnattributed,
 )
-from crm_profile.domain.identity.values import Evidence, Identifier
+from crm_profile.domain.identity.values import Evidence, Identifier, IdentityRules
 
 __all__ = ["CurrentIdentity", "EvolvingIdentity", "MergedAway", "Profile", "apply", "evolve",
-           "restrict", "root_of"]
+           "plain", "restrict", "root_of"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,14 @@ def root_of(current: CurrentIdentity, customer_id: str) -> str:
     while customer_id in current.merged_away:
         customer_id = current.merged_away[customer_id].into
     return customer_id
+
+
+def plain(current: CurrentIdentity, new: Evidence, rules: IdentityRules) -> bool:
+    """Whether ``new`` is undecided and carries identifiers, none blocked or shared: what
+    every shortcut (returning, newcomer, extension) asks before it looks further."""
+    identifiers = new.identifiers
+    return bool(identifiers) and new.touchpoint_id not in current.attribution and not (
+        identifiers & rules.blocked or any(i in current.shared for i in identifiers))
 
 
 def restrict(current: CurrentIdentity, component: Iterable[Evidence]) -> CurrentIdentity:
