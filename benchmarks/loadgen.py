@@ -132,13 +132,14 @@ async def max_rate(
             latencies.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1
 
-    with _collector_paused():  # before the clock starts: its first collection takes a while
-        deadline = time.perf_counter() + seconds
-        started = time.perf_counter()
-        await asyncio.gather(*(client(c) for c in conns))
-        elapsed = time.perf_counter() - started
-    for conn in conns:
-        conn.close()
+    try:
+        with _collector_paused():  # before the clock starts: its first collection takes a while
+            deadline = time.perf_counter() + seconds
+            started = time.perf_counter()
+            await asyncio.gather(*(client(c) for c in conns))
+            elapsed = time.perf_counter() - started
+    finally:  # a failed answer too: no connection left open
+        _close_all(conns)
     return LoadResult(len(latencies), elapsed, statuses, latencies)
 
 
@@ -154,7 +155,8 @@ async def fixed_rate(
     """Requests at ``rate`` per second; latency measured from each scheduled send time.
     ``on_answer`` is told each request and its status as soon as it is answered.
     A request due while every connection is busy goes out on the first one freed."""
-    idle = deque([await _connect(port) for _ in range(connections)])
+    conns = [await _connect(port) for _ in range(connections)]
+    idle = deque(conns)
     due: deque[float] = deque()  # scheduled times of requests waiting for a connection
     statuses: dict[int, int] = {}
     latencies: list[float] = []
@@ -184,23 +186,29 @@ async def fixed_rate(
         if len(latencies) == total and not finished.done():
             finished.set_result(None)
 
-    with _collector_paused():
-        start = time.perf_counter() + 0.05
-        for n in range(total):
-            scheduled = start + n / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if idle:
-                send(idle.popleft(), scheduled)
-            else:
-                due.append(scheduled)
-        if total:
-            await finished
-    elapsed = time.perf_counter() - start
-    while idle:
-        idle.popleft().close()
+    try:
+        with _collector_paused():
+            start = time.perf_counter() + 0.05
+            for n in range(total):
+                scheduled = start + n / rate
+                delay = scheduled - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if idle:
+                    send(idle.popleft(), scheduled)
+                else:
+                    due.append(scheduled)
+            if total:
+                await finished
+        elapsed = time.perf_counter() - start
+    finally:  # a failed answer too: no connection left open
+        _close_all(conns)
     return LoadResult(total, elapsed, statuses, latencies)
+
+
+def _close_all(conns: list[_Connection]) -> None:
+    for conn in conns:
+        conn.close()
 
 
 @contextmanager
