@@ -43,16 +43,34 @@ _SEEN = """SELECT touchpoint_id FROM identity_evidence
            WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 _SHARED = """SELECT identifier, customer_ids FROM identity_shared
              WHERE identifier = ANY(CAST($1 AS text[]))"""
+# Arrays are matched one identifier at a time (a lateral probe of the index for each,
+# ``@> ARRAY[i]``), not with one ``identifiers && $1``: a chunk asks about a few
+# thousand identifiers, and Postgres checks every row the index finds against the whole
+# array. Probed one by one, 2,000 identifiers take a third of the time (26 -> 8 ms in
+# the bench database). ``OFFSET 0`` keeps each probe a probe: without statistics (the
+# tables grow faster than they are analysed) the planner joined the array to a full
+# scan of the table instead, seconds long. The touchpoints to leave out ($2, as many)
+# go by a hash anti-join, not a scan of that array for each row.
 _EVIDENCE = """
-SELECT touchpoint_id, occurred_at, identifiers, assurance FROM identity_evidence
-WHERE identifiers && CAST($1 AS text[]) AND NOT touchpoint_id = ANY(CAST($2 AS text[]))
+SELECT DISTINCT ON (e.touchpoint_id) e.touchpoint_id, e.occurred_at, e.identifiers, e.assurance
+FROM unnest(CAST($1 AS text[])) AS i(identifier)
+CROSS JOIN LATERAL (
+    SELECT touchpoint_id, occurred_at, identifiers, assurance FROM identity_evidence
+    WHERE identifiers @> ARRAY[i.identifier] OFFSET 0) AS e
+WHERE NOT EXISTS (SELECT FROM unnest(CAST($2 AS text[])) AS k(id) WHERE k.id = e.touchpoint_id)
+ORDER BY e.touchpoint_id
 """
 # The state around some evidence ($1 its identifiers, $2 its touchpoints), in one round
-# trip: rows tagged by what they are, their columns shared.
+# trip: rows tagged by what they are, their columns shared. Live profiles are found one
+# identifier at a time, as in _EVIDENCE.
 _STATE = """
 WITH RECURSIVE live AS (
-    SELECT customer_id, created_order, identifiers FROM identity_profiles
-    WHERE merged_into IS NULL AND identifiers && CAST($1 AS text[])
+    SELECT DISTINCT ON (p.customer_id) p.customer_id, p.created_order, p.identifiers
+    FROM unnest(CAST($1 AS text[])) AS i(identifier)
+    CROSS JOIN LATERAL (
+        SELECT customer_id, created_order, identifiers FROM identity_profiles
+        WHERE merged_into IS NULL AND identifiers @> ARRAY[i.identifier] OFFSET 0) AS p
+    ORDER BY p.customer_id
 ), away AS (
     SELECT customer_id, created_order, identifiers, merged_into FROM identity_profiles
     WHERE merged_into IN (SELECT customer_id FROM live)

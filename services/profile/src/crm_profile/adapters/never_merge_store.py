@@ -23,9 +23,15 @@ INSERT INTO identity_never_merge (split_id, customer_id, new_customer_id, moved,
 VALUES (:split_id, :customer_id, :new_customer_id, CAST(:moved AS text[]),
         CAST(:kept AS text[]), :reason, :requested_by)
 """)
+# One identifier at a time (as in adapters.identity_store): resolution asks about every
+# identifier of a chunk, thousands, and ``moved && :ids`` checks each fact found against
+# all of them.
 _TOUCHING = text(f"""
-SELECT {_COLUMNS} FROM identity_never_merge
-WHERE moved && CAST(:ids AS text[]) OR kept && CAST(:ids AS text[])
+SELECT {_COLUMNS} FROM identity_never_merge WHERE split_id IN (
+    SELECT n.split_id FROM unnest(CAST(:ids AS text[])) AS i(identifier)
+    CROSS JOIN LATERAL (
+        SELECT split_id FROM identity_never_merge
+        WHERE moved @> ARRAY[i.identifier] OR kept @> ARRAY[i.identifier] OFFSET 0) AS n)
 ORDER BY split_at, split_id
 """)
 _OF_CUSTOMERS = text(f"""
