@@ -236,10 +236,30 @@ class IdentityStore:
     async def state_for(self, component: Iterable[Evidence]) -> CurrentIdentity:
         """The part of the identity state that ``component`` touches."""
         evidence = list(component)
-        identifiers = sorted(set().union(*(e.identifiers for e in evidence)))
-        touchpoints = [e.touchpoint_id for e in evidence]
+        identifiers = set().union(*(e.identifiers for e in evidence))
+        return await self._state(identifiers, {e.touchpoint_id for e in evidence})
+
+    async def state_with(self, before: CurrentIdentity, read: Iterable[Evidence],
+                         more: Iterable[Evidence]) -> CurrentIdentity:
+        """:meth:`state_for` of ``read`` and ``more`` together, given ``before`` (that of
+        ``read``): only what ``more`` adds is read. Every part of the state is found by
+        identifier or by touchpoint, so the parts read apart add up to the whole."""
+        read = list(read)
+        more = list(more)
+        identifiers = set().union(*(e.identifiers for e in more)).difference(
+            *(e.identifiers for e in read))
+        touchpoints = {e.touchpoint_id for e in more}.difference(e.touchpoint_id for e in read)
+        added = await self._state(identifiers, touchpoints)
+        return CurrentIdentity(
+            profiles={**before.profiles, **added.profiles},
+            attribution={**before.attribution, **added.attribution},
+            shared={**before.shared, **added.shared},
+            merged_away={**before.merged_away, **added.merged_away},
+            blocked=before.blocked | added.blocked)
+
+    async def _state(self, identifiers: set[str], touchpoints: set[str]) -> CurrentIdentity:
         rows: dict[str, list[asyncpg.Record]] = defaultdict(list)
-        for row in await self._fetch(_STATE, identifiers, touchpoints):
+        for row in await self._fetch(_STATE, sorted(identifiers), sorted(touchpoints)):
             rows[row["kind"]].append(row)
         return CurrentIdentity(
             profiles={row["id"]: _profile_of(row) for row in rows["live"]},

@@ -50,6 +50,7 @@ class _Incoming:
     message: InboundMessage
     touchpoint: TouchpointRecorded
     evidence: Evidence
+    tokens: tuple[str, ...]  # its identifiers' suppression tokens (Suppression.tokens)
 
 
 class _Lanes:
@@ -77,7 +78,7 @@ class TouchpointResolver:
     lanes: _Lanes = field(default_factory=_Lanes)
 
     async def __call__(self, messages: list[InboundMessage], uow: UnitOfWork) -> FollowUp | None:
-        incoming = [_read(message) for message in messages]
+        incoming = [self._read(message) for message in messages]
         if not self.lanes.fast_first():
             await self._exclusively(uow, incoming, observe=True)
             return None
@@ -103,7 +104,7 @@ class TouchpointResolver:
         await store.lock(shared=True)
         incoming = await _unseen(store, incoming)
         suppressed = await self.suppression.carrying(
-            ErasureStore(uow.connection), [(i.touchpoint, i.evidence) for i in incoming])
+            ErasureStore(uow.connection), [(i.evidence.touchpoint_id, i.tokens) for i in incoming])
         candidates = [i for i in incoming if i.evidence.touchpoint_id not in suppressed
                       and not i.evidence.identifiers & self.rules.blocked]
         covering = await store.covering([i.evidence for i in candidates])
@@ -126,7 +127,7 @@ class TouchpointResolver:
         await store.lock()
         incoming = await _unseen(store, incoming)
         screened = await self.suppression.screen(ErasureStore(uow.connection), [
-            (i.touchpoint, i.evidence, _metadata(i.message)) for i in incoming])
+            (i.touchpoint, i.tokens, _metadata(i.message)) for i in incoming])
         await uow.append_streams(screened.notices)
         incoming = [i for i in incoming if i.evidence.touchpoint_id not in screened.dropped]
         if not incoming:
@@ -162,8 +163,8 @@ class TouchpointResolver:
                 and i.evidence.touchpoint_id not in covered]
         index = await self._load_around(store, slow) if slow else _EvidenceIndex((), ())
         if loaded := _beyond(index.evidence(), evidence):  # newcomers' chunks load nothing
+            before = await store.state_with(before, evidence, loaded)
             evidence += loaded
-            before = await store.state_for(evidence)
         # Never-merge facts (from splits) are state: this chunk obeys those about its evidence.
         chunk = replace(self, rules=await NeverMergeStore(uow.connection).rules_for(
             self.rules, evidence))
@@ -171,6 +172,16 @@ class TouchpointResolver:
         await self._write(store, uow, before, state, decided)
         done = {item.evidence.touchpoint_id for item, _ in decided}
         return [i for i in incoming if i.evidence.touchpoint_id not in done]
+
+    def _read(self, message: InboundMessage) -> _Incoming:
+        envelope = message.envelope
+        if envelope.event_type != TOUCHPOINT_RECORDED:
+            raise DeadLetter(f"unexpected event type {envelope.event_type} on touchpoints")
+        touchpoint = TouchpointRecorded.FromString(envelope.payload)
+        evidence = evidence_of(touchpoint)
+        if not evidence.identifiers:
+            raise DeadLetter(f"touchpoint {touchpoint.event_id} carries no identifier")
+        return _Incoming(message, touchpoint, evidence, self.suppression.tokens(evidence))
 
     async def _write(
         self, store: IdentityStore, uow: UnitOfWork, before: CurrentIdentity,
@@ -397,17 +408,6 @@ def _beyond(loaded: list[Evidence], known: list[Evidence]) -> list[Evidence]:
     """The loaded evidence that is not known yet (by touchpoint)."""
     ids = {item.touchpoint_id for item in known}
     return [item for item in loaded if item.touchpoint_id not in ids]
-
-
-def _read(message: InboundMessage) -> _Incoming:
-    envelope = message.envelope
-    if envelope.event_type != TOUCHPOINT_RECORDED:
-        raise DeadLetter(f"unexpected event type {envelope.event_type} on touchpoints")
-    touchpoint = TouchpointRecorded.FromString(envelope.payload)
-    evidence = evidence_of(touchpoint)
-    if not evidence.identifiers:
-        raise DeadLetter(f"touchpoint {touchpoint.event_id} carries no identifier")
-    return _Incoming(message, touchpoint, evidence)
 
 
 def _covered_earlier(incoming: list[_Incoming], blocked: frozenset[str]) -> frozenset[str]:

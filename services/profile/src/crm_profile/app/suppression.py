@@ -41,13 +41,20 @@ class Suppression:
     token_key: bytes
     vault: KeyVault
 
+    def tokens(self, evidence: Evidence) -> tuple[str, ...]:
+        """The tokens of ``evidence``'s identifiers, as the suppression list holds them.
+        Keyed hashes, a few microseconds each: worked out before the identity lock is
+        taken, so that they do not lengthen the time it is held."""
+        return tuple(erased_token(i, self.token_key) for i in sorted(evidence.identifiers))
+
     async def screen(
         self, store: ErasureStore,
-        touchpoints: Sequence[tuple[TouchpointRecorded, Evidence, EventMetadata]],
+        touchpoints: Sequence[tuple[TouchpointRecorded, Sequence[str], EventMetadata]],
     ) -> Screened:
-        """Which of ``touchpoints`` carry a suppressed identifier (call under the
-        exclusive lock): dropped, or lifting the suppression with a fresh consent."""
-        tokens = self._tokens((tp, ev) for tp, ev, _ in touchpoints)
+        """Which of ``touchpoints`` (each with its :meth:`tokens`) carry a suppressed
+        identifier (call under the exclusive lock): dropped, or lifting the suppression
+        with a fresh consent."""
+        tokens = {tp.event_id: ts for tp, ts, _ in touchpoints}
         active = await store.suppressed(t for ts in tokens.values() for t in ts)
         if not active:
             return Screened(frozenset(), [])
@@ -76,18 +83,13 @@ class Suppression:
         return Screened(frozenset(dropped), notices)
 
     async def carrying(
-        self, store: ErasureStore, touchpoints: Iterable[tuple[TouchpointRecorded, Evidence]],
+        self, store: ErasureStore, touchpoints: Iterable[tuple[str, Sequence[str]]],
     ) -> frozenset[str]:
-        """The ids of ``touchpoints`` that carry a suppressed identifier (only read:
-        :meth:`screen` decides what becomes of them)."""
-        tokens = self._tokens(touchpoints)
+        """Which of ``touchpoints`` (ids, each with its :meth:`tokens`) carry a suppressed
+        identifier (only read: :meth:`screen` decides what becomes of them)."""
+        tokens = dict(touchpoints)
         active = await store.suppressed(t for ts in tokens.values() for t in ts)
         return frozenset(tp for tp, ts in tokens.items() if any(t in active for t in ts))
-
-    def _tokens(self, touchpoints: Iterable[tuple[TouchpointRecorded, Evidence]],
-                ) -> dict[str, list[str]]:
-        return {tp.event_id: [erased_token(i, self.token_key) for i in sorted(ev.identifiers)]
-                for tp, ev in touchpoints}
 
 
 def _fresh_consent(touchpoint: TouchpointRecorded) -> bool:
