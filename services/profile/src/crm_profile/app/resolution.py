@@ -34,9 +34,9 @@ from crm_profile.domain.identity import (
     IdentityRules,
     StateIndex,
     TouchpointAttributed,
-    decide,
     identifiers_to_load,
 )
+from crm_profile.domain.identity.incremental import decide_by_component, shortcut_decisions
 from crm_profile.domain.identity.returning import returning_attribution
 from crm_profile.domain.identity.state import root_of
 
@@ -272,16 +272,28 @@ class TouchpointResolver:
                                                   self.rules)
                 if decisions is None:
                     continue
-            else:
+            elif (decisions := self._shortcut(located, index, new)) is None:
                 near, relied_on = self._near(index, new, frozenset(state.shared))
                 if not relied_on <= index.loaded:  # earlier decisions widened the component
                     continue
-                decisions = decide(located.restrict([*near, new]), new, near, self.rules,
-                                   lambda: str(uuid.uuid4()))
+                decisions = decide_by_component(located.restrict([*near, new]), new, near,
+                                                self.rules, _new_customer_id)
             state = located.apply(decisions)
             index.add(new)
             decided.append((item, decisions))
         return state, decided
+
+    def _shortcut(self, located: StateIndex, index: _EvidenceIndex,
+                  new: Evidence) -> tuple[Decision, ...] | None:
+        """``new``'s decisions if a shortcut takes it, found from the evidence carrying
+        its identifiers alone (no component walked), else None. Every refusal loaded for
+        the chunk is asked about, not only those of that evidence: a refusal involving
+        the owner may have been made by a touchpoint of the owner's further away."""
+        if not new.identifiers <= index.loaded:
+            return None
+        carrying = index.carrying(new.identifiers)
+        part = replace(located.restrict([*carrying, new]), blocked=located.state.blocked)
+        return shortcut_decisions(part, new, carrying, self.rules, _new_customer_id)
 
     async def _events(
         self, store: IdentityStore, before: CurrentIdentity, state: CurrentIdentity,
@@ -356,6 +368,14 @@ class _EvidenceIndex:
         """Whether all of ``identifiers`` are loaded and no known touchpoint carries any."""
         return identifiers <= self.loaded and not any(
             i in self._by_identifier for i in identifiers)
+
+    def carrying(self, identifiers: frozenset[str]) -> list[Evidence]:
+        """The known evidence carrying any of ``identifiers``."""
+        found: dict[str, Evidence] = {}
+        for identifier in identifiers:
+            for item in self._by_identifier.get(identifier, ()):
+                found.setdefault(item.touchpoint_id, item)
+        return list(found.values())
 
     def covering(self, identifiers: frozenset[str]) -> list[Evidence]:
         """The known evidence carrying all of ``identifiers`` (not empty)."""
@@ -436,6 +456,10 @@ def _first_of_each(incoming: list[_Incoming]) -> list[_Incoming]:
     for item in incoming:
         unique.setdefault(item.evidence.touchpoint_id, item)
     return list(unique.values())
+
+
+def _new_customer_id() -> str:
+    return str(uuid.uuid4())
 
 
 def _metadata(message: InboundMessage) -> EventMetadata:

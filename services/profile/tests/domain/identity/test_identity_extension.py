@@ -2,6 +2,7 @@
 without resolving (its property: test_identity_properties)."""
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from crm_profile.domain.identity import (
@@ -12,9 +13,10 @@ from crm_profile.domain.identity import (
     NeverMerge,
     TouchpointAttributed,
     apply,
+    restrict,
 )
 from crm_profile.domain.identity.extension import extension_decisions
-from crm_profile.domain.identity.incremental import decide_by_component
+from crm_profile.domain.identity.incremental import decide_by_component, shortcut_decisions
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 RULES = IdentityRules()
@@ -131,6 +133,27 @@ def test_a_profile_in_a_refused_merge_takes_the_general_way() -> None:
     assert extension_decisions(state, call, [home, bridge], rules) is None
     assert any(type(d).__name__ == "MergeBlocked"
                for d in decide_by_component(state, call, [home, bridge], rules, lambda: "c9"))
+
+
+def test_a_refusal_made_further_away_in_the_profile_still_counts() -> None:
+    # As above, but the refusal was made by a touchpoint that carries none of the new
+    # one's identifiers: told only the evidence carrying those (as a consumer chunk
+    # first tries the shortcuts), the extension must still hear of every refusal.
+    rules = IdentityRules(limits={"customer_number": 1, "phone": 1})
+    home = _seen("home", 0, "customer_number:C0", "phone:+18005550000")
+    email = _seen("email", 0, "phone:+15553010", "email:lin@x.test")
+    bridge = _seen("bridge", 2, "phone:+18005550000", "phone:+15553010")
+    everything = [home, email, bridge]
+    state = _known(*everything, rules=rules)
+    call = _seen("call", 1, "customer_number:C3", "email:lin@x.test")  # arrives late
+    carrying = [email]
+    near = restrict(state, [*carrying, call])
+    assert not near.blocked  # the refusal is not among what the call's identifiers reach
+
+    assert shortcut_decisions(replace(near, blocked=state.blocked), call, carrying, rules,
+                              lambda: "c9") is None
+    assert any(type(d).__name__ == "MergeBlocked"
+               for d in decide_by_component(state, call, everything, rules, lambda: "c9"))
 
 
 def test_an_identifier_the_touchpoint_would_make_shared_takes_the_general_way() -> None:

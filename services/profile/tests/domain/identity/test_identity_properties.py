@@ -9,7 +9,7 @@ any order, with duplicates.
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -38,7 +38,7 @@ from crm_profile.domain.identity import (
     restrict,
 )
 from crm_profile.domain.identity.extension import extension_decisions
-from crm_profile.domain.identity.incremental import decide_by_component
+from crm_profile.domain.identity.incremental import decide_by_component, shortcut_decisions
 from crm_profile.domain.identity.newcomer import newcomer_decisions
 from crm_profile.domain.identity.returning import returning_attribution
 
@@ -350,6 +350,23 @@ def test_whenever_the_extension_shortcut_applies_it_decides_what_the_general_way
     world: World,
 ) -> None:
     assert_decides_as_the_general_way(world, extension_decisions)
+
+
+def shortcuts_from_carrying(state: CurrentIdentity, item: Evidence, known: list[Evidence],
+                            rules: IdentityRules) -> tuple[Decision, ...] | None:
+    """The shortcuts as a consumer chunk tries them first (app.resolution): told only the
+    evidence carrying one of the touchpoint's identifiers, and every refusal there is."""
+    carrying = [e for e in known if not e.identifiers.isdisjoint(item.identifiers)]
+    part = replace(restrict(state, [*carrying, item]), blocked=state.blocked)
+    return shortcut_decisions(part, item, carrying, rules, lambda: "new")
+
+
+@PROPERTY
+@given(worlds())
+def test_the_shortcuts_told_only_the_evidence_carrying_its_identifiers_decide_as_the_general_way(
+    world: World,
+) -> None:
+    assert_decides_as_the_general_way(world, shortcuts_from_carrying)
 
 
 @PROPERTY

@@ -15,7 +15,7 @@ from crm_profile.domain.identity.returning import returning_attribution
 from crm_profile.domain.identity.state import CurrentIdentity
 from crm_profile.domain.identity.values import Evidence, IdentityRules
 
-__all__ = ["decide", "decide_by_component"]
+__all__ = ["decide", "decide_by_component", "shortcut_decisions"]
 
 
 def decide(
@@ -35,16 +35,35 @@ def decide(
     ``resolve`` of all evidence; evidence seen before yields no decisions.
     """
     known = tuple(known)
+    shortcut = shortcut_decisions(current, new, known, rules, new_customer_id)
+    if shortcut is not None:
+        return shortcut
+    return decide_by_component(current, new, known, rules, new_customer_id)
+
+
+def shortcut_decisions(
+    current: CurrentIdentity,
+    new: Evidence,
+    known: Iterable[Evidence],
+    rules: IdentityRules,
+    new_customer_id: Callable[[], str],
+) -> tuple[Decision, ...] | None:
+    """``new``'s decisions if a shortcut decides it (returning customer, newcomer, known
+    customer with new identifiers), else None: then only the general way does.
+
+    Each shortcut needs less than the component: ``known`` may be just the evidence
+    carrying one of ``new``'s identifiers, and ``current`` must hold their profiles and
+    every recorded refusal involving those (more refusals only send more to the general
+    way).
+    """
+    known = tuple(known)
     returning = returning_attribution(current, new, known, rules)
     if returning is not None:
         return returning
     newcomer = newcomer_decisions(current, new, known, rules, new_customer_id)
     if newcomer is not None:
         return newcomer
-    extension = extension_decisions(current, new, known, rules)
-    if extension is not None:
-        return extension
-    return decide_by_component(current, new, known, rules, new_customer_id)
+    return extension_decisions(current, new, known, rules)
 
 
 def decide_by_component(
