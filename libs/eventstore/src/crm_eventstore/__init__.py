@@ -14,6 +14,7 @@ from crm_eventstore.events import (
 from crm_eventstore.group_commit import GroupCommitter
 from crm_eventstore.migrations import MigrationSet, migrate
 from crm_eventstore.outbox import Outbox, PendingEvent
+from crm_eventstore.statement_queue import StatementQueue
 from crm_eventstore.store import AppendedEvent, EventStore, StreamAppend, UnitOfWork
 
 EVENT_STORE_MIGRATIONS = MigrationSet("eventstore", "crm_eventstore")
@@ -35,6 +36,7 @@ __all__ = [
     "PendingEvent",
     "ReadTimeout",
     "RecordedEvent",
+    "StatementQueue",
     "StreamAppend",
     "UnitOfWork",
     "WrongExpectedVersion",

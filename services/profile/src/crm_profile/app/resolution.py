@@ -16,9 +16,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
-from crm_eventstore import EventMetadata, StreamAppend, UnitOfWork
+from crm_eventstore import EventMetadata, StatementQueue, StreamAppend, UnitOfWork
 from crm_messaging import DeadLetter, FollowUp, InboundMessage, RetryLater
 from crm_profile.adapters.erasure_store import ErasureStore
 from crm_profile.adapters.identity_store import IdentityStore
@@ -43,6 +44,10 @@ from crm_profile.domain.identity.state import root_of
 __all__ = ["TouchpointResolver"]
 
 TOUCHPOINT_RECORDED = "crm.touchpoints.v1.TouchpointRecorded"
+# A large chunk's events are built in parts, each part's append running while the next
+# part is built (see _write); the queue of statements gets a turn every few touchpoints.
+_EVENTS_PER_APPEND = 400
+_TOUCHPOINTS_PER_BREATH = 16
 
 
 @dataclass(frozen=True)
@@ -187,15 +192,46 @@ class TouchpointResolver:
         self, store: IdentityStore, uow: UnitOfWork, before: CurrentIdentity,
         state: CurrentIdentity, decided: list[tuple[_Incoming, tuple[Decision, ...]]],
     ) -> None:
-        """Store the decided touchpoints' evidence, the state they left and their events."""
-        saved = await store.save_evidence(
-            {i.evidence: i.message.envelope.payload for i, _ in decided})
-        if saved < len(decided):
-            # Possible under the shared lock only: a copy resolved by another consumer
-            # (a partition moved in a rebalance). Again, the copy is skipped as seen.
-            raise RetryLater("a touchpoint of the chunk was resolved concurrently")
-        await store.save(before, state)
-        await uow.append_streams(await self._events(store, before, state, decided))
+        """Store the decided touchpoints' evidence, the state they left and their events.
+
+        Postgres writes while the events are built: the evidence and the state first,
+        then each part's events while the next part's are built (a statement queue).
+        Under the exclusive lock, this is time no other consumer can use."""
+        touchpoints = await self._touchpoints(store, decided)
+
+        async def save_evidence() -> None:
+            saved = await store.save_evidence(
+                {i.evidence: i.message.envelope.payload for i, _ in decided})
+            if saved < len(decided):
+                # Possible under the shared lock only: a copy resolved by another consumer
+                # (a partition moved in a rebalance). Again, the copy is skipped as seen.
+                raise RetryLater("a touchpoint of the chunk was resolved concurrently")
+
+        async with StatementQueue() as queue:
+            await queue.put(save_evidence)
+            await queue.put(partial(store.save, before, state))
+            appends: list[StreamAppend] = []
+            for start in range(0, len(decided), _TOUCHPOINTS_PER_BREATH):
+                part = decided[start:start + _TOUCHPOINTS_PER_BREATH]
+                appends += _events(before, state, part, touchpoints)
+                if len(appends) >= _EVENTS_PER_APPEND:
+                    await queue.put(partial(uow.append_streams, appends))
+                    appends = []
+                else:
+                    await queue.breathe()
+            if appends:
+                await queue.put(partial(uow.append_streams, appends))
+
+    @staticmethod
+    async def _touchpoints(
+        store: IdentityStore, decided: list[tuple[_Incoming, tuple[Decision, ...]]],
+    ) -> dict[str, bytes]:
+        """The protobuf of every touchpoint the decisions attribute: the chunk's own, and
+        stored ones that change hands."""
+        own = {item.evidence.touchpoint_id: item.message.envelope.payload for item, _ in decided}
+        moved = {d.touchpoint_id for _, ds in decided for d in ds
+                 if isinstance(d, TouchpointAttributed)}
+        return {**await store.payloads(moved - set(own)), **own}
 
     async def _load_around(
         self, store: IdentityStore, incoming: list[_Incoming]
@@ -295,25 +331,22 @@ class TouchpointResolver:
         part = replace(located.restrict([*carrying, new]), blocked=located.state.blocked)
         return shortcut_decisions(part, new, carrying, self.rules, _new_customer_id)
 
-    async def _events(
-        self, store: IdentityStore, before: CurrentIdentity, state: CurrentIdentity,
-        decided: list[tuple[_Incoming, tuple[Decision, ...]]],
-    ) -> list[StreamAppend]:
-        own = {item.evidence.touchpoint_id: item.message.envelope.payload for item, _ in decided}
-        moved = {d.touchpoint_id for _, ds in decided for d in ds
-                 if isinstance(d, TouchpointAttributed)}
-        touchpoints = {**await store.payloads(moved - set(own)), **own}
-        appends: list[StreamAppend] = []
-        for item, decisions in decided:
-            cause = Cause(item.evidence.touchpoint_id, item.evidence.occurred_at,
-                          _metadata(item.message), touchpoints)
-            appends += profile_events(decisions, cause)
-            attributed = [d.customer_id for d in decisions if isinstance(d, TouchpointAttributed)
-                          and d.touchpoint_id == item.evidence.touchpoint_id]
-            if attributed:
-                appends += observations(attributed[-1], item.touchpoint, cause.metadata)
-            appends += _moved_observations(before, state, decisions, item, cause)
-        return appends
+def _events(
+    before: CurrentIdentity, state: CurrentIdentity,
+    decided: list[tuple[_Incoming, tuple[Decision, ...]]], touchpoints: Mapping[str, bytes],
+) -> list[StreamAppend]:
+    """The profile events of ``decided`` (in order), and what their touchpoints said."""
+    appends: list[StreamAppend] = []
+    for item, decisions in decided:
+        cause = Cause(item.evidence.touchpoint_id, item.evidence.occurred_at,
+                      _metadata(item.message), touchpoints)
+        appends += profile_events(decisions, cause)
+        attributed = [d.customer_id for d in decisions if isinstance(d, TouchpointAttributed)
+                      and d.touchpoint_id == item.evidence.touchpoint_id]
+        if attributed:
+            appends += observations(attributed[-1], item.touchpoint, cause.metadata)
+        appends += _moved_observations(before, state, decisions, item, cause)
+    return appends
 
 
 def _moved_observations(
