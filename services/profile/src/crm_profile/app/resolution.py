@@ -243,8 +243,12 @@ class TouchpointResolver:
         index = _EvidenceIndex(known.evidence, known.queried)
         shared = set(known.shared)
         # A newcomer's touchpoint (no stored touchpoint carries its identifiers) needs
-        # nothing more; only the others' components are walked.
-        others = [i for i in incoming if not index.unknown(i.evidence.identifiers)]
+        # nothing more, nor one with no shared or blocked identifier in reach: the walk
+        # went everywhere its component can go. Only the others' components are walked
+        # (if a guess is wrong, the touchpoint waits for the next round; see _near).
+        stop = frozenset(shared) | self.rules.blocked
+        others = [i for i in incoming if not index.unknown(i.evidence.identifiers)
+                  and index.stops_in_reach(i.evidence, stop)]
         while missing := set().union(*(
                 self._closure(index, i.evidence, frozenset(shared))[1] - index.loaded
                 for i in others)):
@@ -401,6 +405,12 @@ class _EvidenceIndex:
         """Whether all of ``identifiers`` are loaded and no known touchpoint carries any."""
         return identifiers <= self.loaded and not any(
             i in self._by_identifier for i in identifiers)
+
+    def stops_in_reach(self, new: Evidence, stop: frozenset[str]) -> bool:
+        """Whether ``new`` or evidence reachable from it (``around``) carries any of
+        ``stop``."""
+        near, _ = self.around(new.identifiers, stop)
+        return any(not item.identifiers.isdisjoint(stop) for item in [*near, new])
 
     def carrying(self, identifiers: frozenset[str]) -> list[Evidence]:
         """The known evidence carrying any of ``identifiers``."""
