@@ -138,18 +138,21 @@ class TouchpointResolver:
         if not incoming:
             return
         covered = _covered_earlier(incoming, self.rules.blocked)
+        first = True
         while incoming:
             # What is left was not decided with what this round loaded: resolved in the
             # next round, from the store as this round left it, as if it came later
-            # (the order of arrival does not change the result).
-            left = await self._resolve(store, uow, incoming, covered, observe=observe)
-            if len(left) == len(incoming) and not covered:
+            # (the order of arrival does not change the result). The first round loads
+            # what the likely components need; the next ones, what any may need.
+            left = await self._resolve(store, uow, incoming, covered, observe=observe,
+                                       guess=first)
+            if len(left) == len(incoming) and not (covered or first):
                 raise RuntimeError("identity resolution of a chunk made no progress")
-            incoming, covered, observe = left, frozenset(), False
+            incoming, covered, observe, first = left, frozenset(), False, False
 
     async def _resolve(
         self, store: IdentityStore, uow: UnitOfWork, incoming: list[_Incoming],
-        covered: frozenset[str], *, observe: bool,
+        covered: frozenset[str], *, observe: bool, guess: bool,
     ) -> list[_Incoming]:
         """Resolve what of ``incoming`` can be decided with one load of the state; the
         rest is returned, unresolved: the ``covered`` touchpoints (carrying no identifier
@@ -166,7 +169,7 @@ class TouchpointResolver:
         slow = [i for i in incoming
                 if i.evidence.touchpoint_id not in returning
                 and i.evidence.touchpoint_id not in covered]
-        index = await self._load_around(store, slow) if slow else _EvidenceIndex((), ())
+        index = await self._load_around(store, slow, guess) if slow else _EvidenceIndex((), ())
         if loaded := _beyond(index.evidence(), evidence):  # newcomers' chunks load nothing
             before = await store.state_with(before, evidence, loaded)
             evidence += loaded
@@ -234,21 +237,22 @@ class TouchpointResolver:
         return {**await store.payloads(moved - set(own)), **own}
 
     async def _load_around(
-        self, store: IdentityStore, incoming: list[_Incoming]
+        self, store: IdentityStore, incoming: list[_Incoming], guess: bool
     ) -> _EvidenceIndex:
         """Every stored touchpoint any incoming touchpoint's component may depend on:
-        a walk through unshared identifiers, completed by what the domain asks for."""
+        a walk through unshared identifiers, completed by what the domain asks for
+        (with ``guess``, only for touchpoints that are likely to need more)."""
         identifiers = set().union(*(i.evidence.identifiers for i in incoming))
         known = await store.evidence_around(identifiers, self.rules.blocked)
         index = _EvidenceIndex(known.evidence, known.queried)
         shared = set(known.shared)
         # A newcomer's touchpoint (no stored touchpoint carries its identifiers) needs
-        # nothing more, nor one with no shared or blocked identifier in reach: the walk
-        # went everywhere its component can go. Only the others' components are walked
-        # (if a guess is wrong, the touchpoint waits for the next round; see _near).
+        # nothing more. Nor, likely, does one with no shared or blocked identifier in
+        # reach: the walk went everywhere its component can go. If that guess is wrong,
+        # the touchpoint waits for the next round (see _near), which asks for all.
         stop = frozenset(shared) | self.rules.blocked
         others = [i for i in incoming if not index.unknown(i.evidence.identifiers)
-                  and index.stops_in_reach(i.evidence, stop)]
+                  and (not guess or index.stops_in_reach(i.evidence, stop))]
         while missing := set().union(*(
                 self._closure(index, i.evidence, frozenset(shared))[1] - index.loaded
                 for i in others)):
