@@ -40,6 +40,7 @@ from crm_profile.domain.identity import (
 from crm_profile.domain.identity.incremental import decide_by_component, shortcut_decisions
 from crm_profile.domain.identity.returning import returning_attribution
 from crm_profile.domain.identity.state import root_of
+from crm_servicekit.gc_policy import collection_deferred
 
 __all__ = ["TouchpointResolver"]
 
@@ -83,16 +84,19 @@ class TouchpointResolver:
     lanes: _Lanes = field(default_factory=_Lanes)
 
     async def __call__(self, messages: list[InboundMessage], uow: UnitOfWork) -> FollowUp | None:
-        incoming = [self._read(message) for message in messages]
-        if not self.lanes.fast_first():
-            await self._exclusively(uow, incoming, observe=True)
-            return None
-        rest = await self._fast_lane(uow, incoming)
+        # Under the identity lock, no cyclic collection: it waits for the commit.
+        with collection_deferred():
+            incoming = [self._read(message) for message in messages]
+            if not self.lanes.fast_first():
+                await self._exclusively(uow, incoming, observe=True)
+                return None
+            rest = await self._fast_lane(uow, incoming)
         if not rest:
             return None
 
         async def exclusive_lane(next_uow: UnitOfWork) -> None:
-            await self._exclusively(next_uow, rest, observe=False)
+            with collection_deferred():
+                await self._exclusively(next_uow, rest, observe=False)
         return exclusive_lane
 
     async def _fast_lane(self, uow: UnitOfWork, incoming: list[_Incoming]) -> list[_Incoming]:
