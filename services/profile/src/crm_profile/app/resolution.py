@@ -84,7 +84,8 @@ class TouchpointResolver:
     lanes: _Lanes = field(default_factory=_Lanes)
 
     async def __call__(self, messages: list[InboundMessage], uow: UnitOfWork) -> FollowUp | None:
-        # Under the identity lock, no cyclic collection: it waits for the commit.
+        # No cyclic collection while the chunk may hold the identity lock: one that falls
+        # due runs once the handler is done and the commit is on its way.
         with collection_deferred():
             incoming = [self._read(message) for message in messages]
             if not self.lanes.fast_first():
