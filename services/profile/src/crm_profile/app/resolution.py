@@ -341,8 +341,8 @@ class TouchpointResolver:
         if not new.identifiers <= index.loaded:
             return None
         carrying = index.carrying(new.identifiers)
-        part = replace(located.restrict([*carrying, new]), blocked=located.state.blocked)
-        return shortcut_decisions(part, new, carrying, self.rules, _new_customer_id)
+        return shortcut_decisions(located.holding([*carrying, new]), new, carrying, self.rules,
+                                  _new_customer_id)
 
 def _events(
     before: CurrentIdentity, state: CurrentIdentity,

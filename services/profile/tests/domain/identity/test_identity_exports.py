@@ -17,7 +17,7 @@ def test_the_identity_package_exports_exactly_its_public_surface() -> None:
         "IdentifierUnlinked", "IdentityRules", "MergeBlocked", "MergedAway", "NeverMerge",
         "Profile", "ProfileCreated", "ProfileUnmerged", "ProfilesMerged", "Resolution",
         "TouchpointAttributed", "TouchpointUnattributed", "affected_component", "apply",
-        "decide", "evolve", "identifier_type", "identifiers_to_load", "make_identifier",
+        "decide", "evolve", "holding", "identifier_type", "identifiers_to_load", "make_identifier",
         "StateIndex", "reconcile", "resolve", "restrict",
         # splits
         "IdentifiersNotInProfile", "IdentifiersShared", "NotSeparable", "NothingToMove",

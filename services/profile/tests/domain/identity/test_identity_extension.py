@@ -2,7 +2,6 @@
 without resolving (its property: test_identity_properties)."""
 
 import itertools
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from crm_profile.domain.identity import (
@@ -13,6 +12,7 @@ from crm_profile.domain.identity import (
     NeverMerge,
     TouchpointAttributed,
     apply,
+    holding,
     restrict,
 )
 from crm_profile.domain.identity.extension import extension_decisions
@@ -150,7 +150,9 @@ def test_a_refusal_made_further_away_in_the_profile_still_counts() -> None:
     near = restrict(state, [*carrying, call])
     assert not near.blocked  # the refusal is not among what the call's identifiers reach
 
-    assert shortcut_decisions(replace(near, blocked=state.blocked), call, carrying, rules,
+    # What the consumer tells the shortcuts: the profiles holding those identifiers, and
+    # the rest of the state (every refusal) whole.
+    assert shortcut_decisions(holding(state, [*carrying, call]), call, carrying, rules,
                               lambda: "c9") is None
     assert any(type(d).__name__ == "MergeBlocked"
                for d in decide_by_component(state, call, everything, rules, lambda: "c9"))

@@ -9,7 +9,7 @@ any order, with duplicates.
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -31,6 +31,7 @@ from crm_profile.domain.identity import (
     affected_component,
     apply,
     decide,
+    holding,
     identifier_type,
     identifiers_to_load,
     reconcile,
@@ -355,10 +356,11 @@ def test_whenever_the_extension_shortcut_applies_it_decides_what_the_general_way
 def shortcuts_from_carrying(state: CurrentIdentity, item: Evidence, known: list[Evidence],
                             rules: IdentityRules) -> tuple[Decision, ...] | None:
     """The shortcuts as a consumer chunk tries them first (app.resolution): told only the
-    evidence carrying one of the touchpoint's identifiers, and every refusal there is."""
+    evidence carrying one of the touchpoint's identifiers and the profiles holding those
+    (the rest of the state whole, every refusal there is included)."""
     carrying = [e for e in known if not e.identifiers.isdisjoint(item.identifiers)]
-    part = replace(restrict(state, [*carrying, item]), blocked=state.blocked)
-    return shortcut_decisions(part, item, carrying, rules, lambda: "new")
+    return shortcut_decisions(holding(state, [*carrying, item]), item, carrying, rules,
+                              lambda: "new")
 
 
 @PROPERTY
@@ -371,7 +373,7 @@ def test_the_shortcuts_told_only_the_evidence_carrying_its_identifiers_decide_as
 
 @PROPERTY
 @given(worlds(), st.data())
-def test_the_index_finds_what_restrict_finds_in_every_state_it_followed(
+def test_the_index_finds_what_restrict_and_holding_find_in_every_state_it_followed(
         world: World, data: st.DataObject) -> None:
     index = StateIndex(CurrentIdentity())
     for _, decisions, _, after in fold(world.arrivals, world.rules):
@@ -380,6 +382,7 @@ def test_the_index_finds_what_restrict_finds_in_every_state_it_followed(
         component = data.draw(st.lists(st.sampled_from(world.evidence), max_size=4))
         assert index.restrict(component) == restrict(state, component)
         assert index.restrict(world.evidence) == restrict(state, world.evidence)
+        assert index.holding(component) == holding(state, component)
 
 
 @PROPERTY

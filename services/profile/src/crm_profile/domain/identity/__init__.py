@@ -41,6 +41,7 @@ from crm_profile.domain.identity.state import (
     Profile,
     apply,
     evolve,
+    holding,
     restrict,
 )
 from crm_profile.domain.identity.state_index import StateIndex
@@ -92,6 +93,7 @@ __all__ = [
     "apply",
     "decide",
     "evolve",
+    "holding",
     "identifier_type",
     "identifiers_to_load",
     "make_identifier",

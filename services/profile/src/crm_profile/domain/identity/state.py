@@ -22,7 +22,7 @@ from crm_profile.domain.identity.decisions import (
 from crm_profile.domain.identity.values import Evidence, Identifier, IdentityRules
 
 __all__ = ["CurrentIdentity", "EvolvingIdentity", "MergedAway", "Profile", "apply", "evolve",
-           "plain", "restrict", "root_of"]
+           "holding", "plain", "restrict", "root_of"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,18 @@ def restrict(current: CurrentIdentity, component: Iterable[Evidence]) -> Current
                      if root_of(current, cid) in profiles},
         blocked=frozenset(b for b in current.blocked if b.touchpoint_id in touchpoints),
     )
+
+
+def holding(current: CurrentIdentity, evidence: Iterable[Evidence]) -> CurrentIdentity:
+    """The state with only the live profiles holding an identifier of ``evidence``; the
+    rest (attribution, shared identifiers, merged-away profiles, refusals) whole.
+
+    What the shortcuts are told (incremental.shortcut_decisions): they scan the profiles
+    and only look things up in the rest, so more of the rest changes nothing they decide,
+    and leaving it whole spares the copies :func:`restrict` makes."""
+    identifiers = frozenset[Identifier]().union(*(item.identifiers for item in evidence))
+    return replace(current, profiles={
+        cid: p for cid, p in current.profiles.items() if not p.identifiers.isdisjoint(identifiers)})
 
 
 def apply(current: CurrentIdentity, decisions: Iterable[Decision]) -> CurrentIdentity:
@@ -257,7 +269,9 @@ class EvolvingIdentity:
                 remove: Iterable[Identifier] = ()) -> None:
         profile = self._profiles[customer_id]
         identifiers = (profile.identifiers | frozenset(add)) - frozenset(remove)
-        self._profiles[customer_id] = replace(profile, identifiers=identifiers)
+        # Built, not replace()d: this runs for every link of a chunk, and replace
+        # introspects the fields each time.
+        self._profiles[customer_id] = Profile(customer_id, identifiers, profile.created_order)
 
     def _merge(self, survivor: str, away: str) -> None:
         gone = self._profiles[away]

@@ -70,6 +70,16 @@ class StateIndex:
         # but for the refusals, which are few.
         return restrict(part, evidence)
 
+    def holding(self, evidence: Iterable[Evidence]) -> CurrentIdentity:
+        """:func:`holding` of the state so far, without a scan of all of it."""
+        current = self.state
+        identifiers = frozenset[Identifier]().union(*(item.identifiers for item in evidence))
+        held = set().union(*(self._holders.get(i, ()) for i in identifiers))
+        return CurrentIdentity(
+            profiles={cid: current.profiles[cid] for cid in held},
+            attribution=current.attribution, shared=current.shared,
+            merged_away=current.merged_away, blocked=current.blocked)
+
     def apply(self, decisions: Iterable[Decision]) -> CurrentIdentity:
         """The state after ``decisions`` (:func:`apply`); the index follows."""
         decisions = tuple(decisions)
