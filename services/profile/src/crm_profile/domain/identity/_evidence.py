@@ -20,6 +20,7 @@ __all__ = [
     "excess",
     "shared_identifiers",
     "strength_key",
+    "within_limits",
 ]
 
 StrengthKey = Callable[[str], tuple[int, str]]
@@ -89,6 +90,20 @@ def shared_identifiers(
         if reason is not None:
             reasons[identifier] = reason
     return reasons
+
+
+def within_limits(identifiers: Iterable[Identifier], rules: IdentityRules) -> bool:
+    """Whether one profile may hold all of ``identifiers``: no more of a type than its
+    limit (a plain count: every touchpoint's shortcut asks this)."""
+    limits = rules.limits
+    counts: dict[str, int] = {}
+    for identifier in identifiers:
+        type_ = identifier_type(identifier)
+        if type_ in limits:
+            counts[type_] = n = counts.get(type_, 0) + 1
+            if n > limits[type_]:
+                return False
+    return True
 
 
 def excess(

@@ -27,13 +27,12 @@ touchpoint, ``seen_together``) and the touchpoint's attribution to it: what
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 
-from crm_profile.domain.identity._evidence import excess
+from crm_profile.domain.identity._evidence import excess, within_limits
 from crm_profile.domain.identity.decisions import Decision, IdentifierLinked, TouchpointAttributed
 from crm_profile.domain.identity.state import CurrentIdentity, Profile, plain
-from crm_profile.domain.identity.values import Evidence, Identifier, IdentityRules, identifier_type
+from crm_profile.domain.identity.values import Evidence, Identifier, IdentityRules
 
 __all__ = ["extension_decisions"]
 
@@ -79,8 +78,7 @@ def _keeps_to_the_rules(owner: Profile, new: Evidence, fresh: frozenset[Identifi
     grown = owner.identifiers | fresh
     if any(not grown.isdisjoint(fact.left | fact.right) for fact in rules.never_merge):
         return False
-    counts = Counter(identifier_type(i) for i in grown)
-    if any(n > rules.limits.get(type_, n) for type_, n in counts.items()):
+    if not within_limits(grown, rules):
         return False
     return all(excess(identifier, _company(identifier, new, carrying, rules), rules) is None
                for identifier in new.identifiers)

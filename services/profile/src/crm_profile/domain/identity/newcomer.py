@@ -14,9 +14,9 @@ resolving anything.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 
+from crm_profile.domain.identity._evidence import within_limits
 from crm_profile.domain.identity.decisions import (
     Decision,
     IdentifierLinked,
@@ -24,7 +24,7 @@ from crm_profile.domain.identity.decisions import (
     TouchpointAttributed,
 )
 from crm_profile.domain.identity.state import CurrentIdentity, plain
-from crm_profile.domain.identity.values import Evidence, IdentityRules, identifier_type
+from crm_profile.domain.identity.values import Evidence, IdentityRules
 
 __all__ = ["newcomer_decisions"]
 
@@ -45,8 +45,7 @@ def newcomer_decisions(
         return None
     if any(not identifiers.isdisjoint(fact.left | fact.right) for fact in rules.never_merge):
         return None
-    counts = Counter(identifier_type(i) for i in identifiers)
-    if any(n > rules.limits.get(type_, n) for type_, n in counts.items()):
+    if not within_limits(identifiers, rules):
         return None
     customer_id = new_customer_id()
     return (
