@@ -229,7 +229,8 @@ class EvolvingIdentity:
         """The state after ``decisions``, in order (:func:`apply`, in place)."""
         for decision in decisions:
             self._evolve(decision)
-        self.state = self._view()
+        if self._blocked is not self.state.blocked:  # the maps are the view's own, changed in place
+            self.state = self._view()
         return self.state
 
     def _view(self) -> CurrentIdentity:
