@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 __all__ = ["collect_garbage_for_throughput", "collection_deferred", "cyclic_collection_paused"]
 
@@ -30,24 +30,16 @@ def collect_garbage_for_throughput() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-@contextmanager
-def cyclic_collection_paused() -> Iterator[None]:
+def cyclic_collection_paused() -> AbstractContextManager[None]:
     """No cyclic collection inside the block, in the whole process: for a bulk job that has
     the process to itself and holds what it reads until it has written it (a rebuild),
     where the collector would walk that growing heap again and again and find nothing to
     free (measured: a fifth of a rebuild's time). Objects are still freed by reference
     counting; collection resumes after the block."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+    return _collector_off(then=gc.enable)
 
 
-@contextmanager
-def collection_deferred() -> Iterator[None]:
+def collection_deferred() -> AbstractContextManager[None]:
     """No cyclic collection inside the block; one that falls due meanwhile runs after it,
     from the event loop's next turn (when the caller next waits on I/O).
 
@@ -56,10 +48,16 @@ def collection_deferred() -> Iterator[None]:
     took ~0.1 s of it. Deferred, it runs while the commit is on its way (the database
     releases the lock by itself), not while the others wait. Within an event loop only.
     """
+    return _collector_off(then=lambda: asyncio.get_running_loop().call_soon(gc.enable))
+
+
+@contextmanager
+def _collector_off(*, then: Callable[[], object]) -> Iterator[None]:
+    """The collector off inside the block; ``then`` turns it back on, if it was on."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
-            asyncio.get_running_loop().call_soon(gc.enable)
+            then()
