@@ -11,6 +11,7 @@ import random
 import uuid
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
@@ -74,14 +75,16 @@ def _chunks(items: list[InboundMessage], rng: random.Random) -> list[list[Inboun
 
 
 async def _resolve_in_chunks(settings: ProfileSettings, rules: IdentityRules,
-                             messages: list[InboundMessage], seed: int) -> None:
+                             messages: list[InboundMessage], seed: int | None) -> None:
+    """Resolve ``messages`` in chunks of random sizes (seeded), or in one (no seed)."""
     engine = create_engine(settings.database_url, settings.db_schema)
     vault_engine = create_engine(settings.vault_database_url, settings.vault_schema,
                                  pool_size=1)
     resolver = TouchpointResolver(rules, Suppression(
         settings.erasure_token_key.get_secret_value().encode(), KeyVault(vault_engine)))
     try:
-        for chunk in _chunks(messages, random.Random(seed)):
+        chunks = [messages] if seed is None else _chunks(messages, random.Random(seed))
+        for chunk in chunks:
             # As the consumer kit does: the follow-up (the exclusive lane) in a second
             # transaction.
             async with EventStore(engine).transaction() as uow:
@@ -106,7 +109,12 @@ async def test_resolving_in_chunks_ends_where_resolving_everything_at_once_does(
 
     await _resolve_in_chunks(settings, RULES[rules], messages, seed)
 
-    expected = resolve([evidence_of(tp) for tp in touchpoints], RULES[rules])
+    await _assert_resolved_as_at_once(engine, touchpoints, RULES[rules])
+
+
+async def _assert_resolved_as_at_once(engine: AsyncEngine, touchpoints: list[TouchpointRecorded],
+                                      rules: IdentityRules) -> None:
+    expected = resolve([evidence_of(tp) for tp in touchpoints], rules)
     owned = await owners(engine)
     clusters: dict[str, set[str]] = {}
     for identifier, customer in owned.items():
@@ -117,6 +125,31 @@ async def test_resolving_in_chunks_ends_where_resolving_everything_at_once_does(
     profile_of_cluster = {n: owned[next(iter(c))] for n, c in enumerate(expected.clusters)}
     assert {tp: profile_of_cluster[n] for tp, n in expected.attribution.items()} == {
         tp: customer for tp, customer in by_touchpoint.items() if tp in expected.attribution}
+
+
+async def test_a_chunk_written_in_several_statements_keeps_every_stream_in_order(
+    settings: ProfileSettings, engine: AsyncEngine
+) -> None:
+    # One chunk of a few hundred touchpoints: its events go to the store in several
+    # append statements, sent while the next ones are built (app.resolution._write). A
+    # person's later touchpoints fall in later statements than their profile's creation.
+    touchpoints = [tp for seed in range(100, 124) for tp in _world(seed)]
+    messages = [inbound(n, tp) for n, tp in enumerate(touchpoints)]
+
+    await _resolve_in_chunks(settings, RULES["default rules"], messages, seed=None)
+
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT stream_id, stream_version, event_type FROM events"
+            " WHERE stream_id LIKE 'profile-%' ORDER BY global_position"))).all()
+    assert len(rows) > 1_000, "more events than two append statements take"
+    streams: dict[str, list[tuple[int, str]]] = {}
+    for stream, version, event_type in rows:
+        streams.setdefault(stream, []).append((version, event_type))
+    for events in streams.values():
+        assert [v for v, _ in events] == list(range(1, len(events) + 1))
+        assert events[0][1] == "crm.profiles.v1.ProfileCreated"
+    await _assert_resolved_as_at_once(engine, touchpoints, RULES["default rules"])
 
 
 def test_the_worlds_hold_what_the_shortcuts_are_for() -> None:
