@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -92,6 +93,9 @@ class Report:
                     "machine": {
                         "cpus": os.cpu_count(),
                         "python": platform.python_version(),
+                        # Which build: the same version runs our services at different
+                        # speeds built with or without PGO/LTO (README, Interpreter).
+                        "python_executable": os.path.realpath(sys.executable),
                         "platform": platform.platform(),
                     },
                     "postgres_via": "tcp loopback" if PG_OVER_TCP else "unix socket",
@@ -108,7 +112,8 @@ class Report:
         lines = [header, "-" * len(header)]
         lines += [_row(m) for m in self.measurements]
         via = "TCP loopback" if PG_OVER_TCP else "its Unix socket"
-        lines.append(f"(services reached Postgres through {via})")
+        lines.append(f"(services reached Postgres through {via}; Python "
+                     f"{platform.python_version()} at {os.path.realpath(sys.executable)})")
         return "\n".join(lines) + "\n"
 
 
