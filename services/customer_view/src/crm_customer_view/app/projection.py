@@ -9,6 +9,10 @@ arrives late is stored, then scrubbed, in the same transaction: never committed 
 A record that really changed is stored and its change appended to the view's event store
 (``changelog``), in that same transaction: the outbox relay publishes it on
 crm.customer-view.v1 after the commit. A record that did not change is not written.
+
+The writes go through a statement queue (``crm_eventstore.StatementQueue``): Postgres
+stores one part's records while the next part is folded, and the last ones while the
+changelog is built.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from crm_customer_view.adapters.view_store import EventToFile, StoredEvent, ViewStore
 from crm_customer_view.app.changelog import changelog_appends, redact_history
@@ -24,6 +29,7 @@ from crm_customer_view.domain import (
     ErasureFact,
     Fact,
     InvalidEvent,
+    JsonObject,
     ProjectionConfig,
     RecordChange,
     TouchpointFact,
@@ -40,10 +46,14 @@ from crm_customer_view.domain import (
     scrubbed_events,
     touchpoint_key,
 )
-from crm_eventstore import EventMetadata, UnitOfWork
+from crm_eventstore import EventMetadata, StatementQueue, UnitOfWork
 from crm_messaging import DeadLetter, InboundMessage, KeyVault
 
 __all__ = ["CustomerViewProjection", "lineage_facts", "load_lineage", "load_lineages"]
+
+# Lineages (a customer and those merged into it) whose records one statement stores
+# while the next ones are folded.
+_LINEAGES_PER_SAVE = 64
 
 
 def _utc_now() -> datetime:
@@ -75,19 +85,25 @@ class CustomerViewProjection:
         # What this chunk stored is what the lineages would read back: they take it from
         # here. (Not a repeat: the stored copy may be scrubbed by an erasure since.)
         filed = _FiledHere([row for row in rows if row.event_id in saved])
-        changes = await self.recompute(uow, affected, filed)
-        await uow.append_streams(changelog_appends(
-            changes, self.clock(), lambda c: _metadata(causes.get(c, messages[-1]))))
+        async with StatementQueue() as writes:
+            changes = await self.recompute(uow, affected, filed, writes)
+            await writes.put(partial(uow.append_streams, changelog_appends(
+                changes, self.clock(), lambda c: _metadata(causes.get(c, messages[-1])))))
 
     async def recompute(self, uow: UnitOfWork, customers: set[str],
-                        filed: _FiledHere | None = None) -> list[RecordChange]:
+                        filed: _FiledHere | None = None,
+                        writes: StatementQueue | None = None) -> list[RecordChange]:
         """Store the record of every customer in (the lineages of) ``customers`` that
         changed; the changes.
 
         Every lineage is loaded together (one query per round of keys, not per customer)
-        and the records stored in one statement. An erasure to apply, rows in their
+        and the records stored a part at a time. An erasure to apply, rows in their
         pre-0002 form, or lineages that share customers take the one-by-one way, where
         each lineage sees what the previous one wrote.
+
+        ``writes``: a statement queue that nothing was put into yet. Everything is read
+        before the records are put into it; they are stored by the time its block is left.
+        Without one, they are stored on return.
         """
         store = ViewStore(uow.connection)
         ordered = sorted(customers)
@@ -106,10 +122,25 @@ class CustomerViewProjection:
             plans.append((members, facts))
             done.update(members)
         stored = await store.stored_forms(done)
-        changes = [change for members, facts in plans for member in members
-                   if (change := record_change(stored.get(member), record_of(
-                       member, facts, self.config))) is not None]
-        await store.save_records([change.after for change in changes])
+        if writes is None:
+            async with StatementQueue() as own:
+                return await self._store_changes(store, own, plans, stored)
+        return await self._store_changes(store, writes, plans, stored)
+
+    async def _store_changes(
+        self, store: ViewStore, writes: StatementQueue,
+        plans: list[tuple[list[str], list[Fact]]], stored: dict[str, JsonObject],
+    ) -> list[RecordChange]:
+        """Fold the records of ``plans``; put the ones that changed into ``writes``."""
+        changes: list[RecordChange] = []
+        for start in range(0, len(plans), _LINEAGES_PER_SAVE):
+            part = [change for members, facts in plans[start:start + _LINEAGES_PER_SAVE]
+                    for member in members
+                    if (change := record_change(stored.get(member), record_of(
+                        member, facts, self.config))) is not None]
+            if part:
+                await writes.put(partial(store.save_records, [c.after for c in part]))
+            changes += part
         return changes
 
     async def _recompute_one_by_one(
