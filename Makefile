@@ -1,10 +1,10 @@
 # Entry points. Every target installs what it needs: a fresh clone needs only
 # python3 (3.11+) and make. Tools go to .tools/, the workspace to .venv/.
 # The workspace's interpreter: the system's python3 when it is 3.11 or 3.12, otherwise
-# the first python3 on the PATH. A distribution's python3 (Debian's here, as the
-# official Docker images) is built with profile-guided and link-time optimisation; a
-# pyenv build is not by default, and our services spent ~10% more CPU on it (README,
-# Interpreter). `make PYTHON=/path/to/python3 setup` chooses another.
+# the first python3 on the PATH. Debian's python3 is built with profile-guided and
+# link-time optimisation (as the official Docker images are); a pyenv build is not by
+# default, and our services spent ~10% more CPU on it (README, Interpreter).
+# `make PYTHON=/path/to/python3 setup` chooses another.
 PYTHON      ?= $(shell for p in /usr/bin/python3 python3; do "$$p" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' 2>/dev/null && { echo "$$p"; break; }; done)
 # Only installs uv (into .tools/): any python3 with venv will do.
 BOOTSTRAP_PYTHON ?= python3
