@@ -33,10 +33,13 @@ from crm_customer_view.domain import (
 )
 from crm_eventstore import driver_connection
 
-__all__ = ["EventRows", "EventToFile", "RecordRows", "StoredEvent", "StoredRecord", "ViewStore"]
+__all__ = ["EventRows", "EventToFile", "Filed", "RecordRows", "StoredEvent", "StoredRecord",
+           "ViewStore"]
 
-# The events (repeats are no-ops: the ids stored now come back) and their index entries,
-# in one round trip; the keys' part sees none of the events' rows and needs none.
+# The events (repeats are no-ops: the ids stored now come back, flagged) and their index
+# entries, in one round trip; the keys' part sees none of the events' rows and needs
+# none. With them, the events filed under the keys $6 before: every part of a statement
+# reads the tables as they were when it began, without the rows it inserts.
 _FILE_EVENTS = """
 WITH saved AS (
     INSERT INTO view_events (event_id, facts, sealed_by)
@@ -48,7 +51,10 @@ WITH saved AS (
     SELECT * FROM unnest($4::text[], $5::text[])
     ON CONFLICT DO NOTHING
 )
-SELECT event_id FROM saved
+SELECT true, event_id, NULL::text, NULL::bytea, NULL::text FROM saved
+UNION ALL
+SELECT false, e.event_id, e.facts, e.envelope, e.sealed_by FROM view_events e
+WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k WHERE k.key = ANY($6::text[]))
 """
 # The events and their index entries, and the records of ids nothing is known of any more.
 _DROP_EVENTS = text("""
@@ -183,6 +189,15 @@ class EventToFile:
 
 
 @dataclass(frozen=True)
+class Filed:
+    """What filing events found: the ids stored now (not before), and the events that
+    were filed before under the keys asked about."""
+
+    saved: set[str]
+    earlier: list[StoredEvent]
+
+
+@dataclass(frozen=True)
 class EventRows:
     """Events as a rebuild COPYs them: rows of ``view_events`` and of ``view_event_keys``.
     Plain text, as :class:`RecordRows`."""
@@ -220,15 +235,20 @@ class ViewStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
-    async def save_events(self, events: Sequence[EventToFile]) -> set[str]:
+    async def save_events(self, events: Sequence[EventToFile],
+                          earlier_under: Collection[str] = ()) -> Filed:
         """Keep each event under its index keys; repeats are no-ops. The ids of the events
-        stored now (not before)."""
+        stored now (not before), and the events filed under ``earlier_under`` before
+        (in the same round trip)."""
         if not events:
-            return set()
+            return Filed(set(), await self.events_under(earlier_under) if earlier_under
+                         else [])
         rows = EventRows.of(events)
-        saved = await (await self._driver()).fetch(
-            _FILE_EVENTS, *_columns(rows.events, 3), *_columns(rows.keys, 2))
-        return {row[0] for row in saved}
+        found = await (await self._driver()).fetch(
+            _FILE_EVENTS, *_columns(rows.events, 3), *_columns(rows.keys, 2),
+            sorted(earlier_under))
+        return Filed({row[1] for row in found if row[0]},
+                     [_stored_event(*row[1:]) for row in found if not row[0]])
 
     async def rewrite_events(self, events: Mapping[str, Sequence[Fact]]) -> None:
         """Replace the stored facts of these events (an erasure scrubbed them); their
@@ -268,10 +288,6 @@ class ViewStore:
             if (event := decoded.get(event_id)) is not None:
                 found[key].append(event)
         return found
-
-    async def facts_under(self, keys: Iterable[str]) -> list[Fact]:
-        """Every fact of the events filed under ``keys``."""
-        return [fact for event in await self.events_under(keys) for fact in event.facts]
 
     async def stored_forms(self, customer_ids: Iterable[str]) -> dict[str, JsonObject]:
         """What is stored of each id (``stored_form``: the unmasked record, or the

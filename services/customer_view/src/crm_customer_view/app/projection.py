@@ -80,11 +80,11 @@ class CustomerViewProjection:
             keys = set().union(*(index_keys(f) for f in facts)) if facts else set()
             rows.append(EventToFile(message.event_id, facts, keys, message.sealed_by))
             causes |= dict.fromkeys(customers_affected(facts), message)
-        affected = customers_affected(new_facts) | await _previous_holders(store, new_facts)
-        saved = await store.save_events(rows)
+        filing = await store.save_events(rows, _touchpoint_keys(new_facts))
+        affected = customers_affected(new_facts) | _holders(filing.earlier)
         # What this chunk stored is what the lineages would read back: they take it from
         # here. (Not a repeat: the stored copy may be scrubbed by an erasure since.)
-        filed = _FiledHere([row for row in rows if row.event_id in saved])
+        filed = _FiledHere([row for row in rows if row.event_id in filing.saved])
         async with StatementQueue() as writes:
             changes = await self.recompute(uow, affected, filed, writes)
             await writes.put(partial(uow.append_streams, changelog_appends(
@@ -279,15 +279,18 @@ async def _shredded(vault: KeyVault | None, events: list[StoredEvent],
     return {e.event_id for e in events if e.sealed_by in destroyed}
 
 
-async def _previous_holders(store: ViewStore, facts: list[Fact]) -> set[str]:
-    """Customers a touchpoint in ``facts`` was attributed to before (it may move)."""
+def _touchpoint_keys(facts: list[Fact]) -> set[str]:
+    """The index keys of the touchpoints ``facts`` attribute or take away: filed under
+    them before are the customers the touchpoints may be moving from."""
     touchpoints = {touchpoint_key(f.touchpoint.event_id) for f in facts
                    if isinstance(f, TouchpointFact)}
-    touchpoints |= {touchpoint_key(f.touchpoint_event_id) for f in facts
-                    if isinstance(f, UnattributionFact)}
-    if not touchpoints:
-        return set()
-    return {c for f in await store.facts_under(touchpoints) for c in f.customers}
+    return touchpoints | {touchpoint_key(f.touchpoint_event_id) for f in facts
+                          if isinstance(f, UnattributionFact)}
+
+
+def _holders(earlier: list[StoredEvent]) -> set[str]:
+    """Customers the events filed before attributed their touchpoints to."""
+    return {c for event in earlier for f in event.facts for c in f.customers}
 
 
 def _metadata(cause: InboundMessage) -> EventMetadata:

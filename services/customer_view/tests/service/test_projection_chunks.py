@@ -1,13 +1,16 @@
-"""A chunk of many customers: their records are stored a part at a time while the next
-part is folded (a statement queue), and every one of them is stored and announced once."""
+"""Chunks straight through the projection, against Postgres: a chunk of many customers
+(stored a part at a time while the next part is folded), and a touchpoint that moves to
+another customer in a later chunk."""
 
 import itertools
+import json
 import uuid
 
 from sqlalchemy import text
 from view_world import START, attributed, visit
 
 from crm.common.v1.envelope_pb2 import Envelope
+from crm.profiles.v1 import profiles_pb2 as profiles
 from crm_contracts import pack_payload, to_timestamp
 from crm_customer_view.app.projection import CustomerViewProjection
 from crm_customer_view.settings import CustomerViewSettings
@@ -54,3 +57,28 @@ async def test_a_chunk_of_many_customers_stores_and_announces_every_record_once(
     assert records == set(people)
     assert emails == len(people)
     assert dict(announced) == dict.fromkeys(people, 1)
+
+
+async def test_a_touchpoint_attributed_to_another_customer_leaves_its_earlier_holder(
+    settings: CustomerViewSettings,
+) -> None:
+    # The second chunk names only the new holder: the earlier one is found from what was
+    # filed under the touchpoint before (in the same round trip as the filing).
+    touchpoint = visit("moving@example.com", "+14155550177", 0)
+    engine = create_engine(settings.database_url, settings.db_schema)
+    projection = CustomerViewProjection(settings.projection_config())
+    try:
+        async with EventStore(engine).transaction() as uow:
+            await projection([_inbound("holder-a", m) for m in attributed("holder-a", touchpoint)],
+                             uow)
+        async with EventStore(engine).transaction() as uow:
+            await projection([_inbound("holder-b", profiles.TouchpointAttributed(
+                customer_id="holder-b", touchpoint=touchpoint))], uow)
+        async with engine.connect() as conn:
+            records = dict((await conn.execute(text(
+                "SELECT customer_id, record FROM customer_records"))).all())
+    finally:
+        await engine.dispose()
+
+    assert json.loads(records["holder-a"])["channels"] == {}
+    assert list(json.loads(records["holder-b"])["channels"]) == ["web"]
