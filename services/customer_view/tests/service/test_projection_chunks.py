@@ -18,18 +18,21 @@ from crm_eventstore import EventStore, create_engine
 from crm_messaging import InboundMessage
 from crm_messaging.tracing import TraceContext
 
-_OFFSETS = itertools.count()
+# The profile service's store numbers its events: identity decisions are ordered by it.
+_POSITIONS = itertools.count(1)
 
 
 def _inbound(customer_id: str, message: object) -> InboundMessage:
     event_type, payload = pack_payload(message)  # type: ignore[arg-type]
+    position = next(_POSITIONS)
     envelope = Envelope(event_id=str(uuid.uuid4()), event_type=event_type, schema_version=1,
                         occurred_at=to_timestamp(START), recorded_at=to_timestamp(START),
-                        producer="profile", customer_key=customer_id, payload=payload)
+                        producer="profile", customer_key=customer_id, position=position,
+                        payload=payload)
     trace = TraceContext(traceparent=f"00-{uuid.uuid4().hex}-{'1' * 16}-01",
                          correlation_id=str(uuid.uuid4()))
-    return InboundMessage("crm.profiles.v1", 0, next(_OFFSETS), customer_id.encode(),
-                          envelope, trace)
+    return InboundMessage("crm.profiles.v1", 0, position, customer_id.encode(), envelope,
+                          trace)
 
 
 async def test_a_chunk_of_many_customers_stores_and_announces_every_record_once(
