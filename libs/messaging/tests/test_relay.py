@@ -133,6 +133,46 @@ async def test_a_commit_wakes_the_idle_relay_at_once(
     assert len(records) == 2
 
 
+async def test_an_outbox_found_empty_is_not_fetched_again_before_a_wake_up(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A commit wakes the relay: one fetch takes its event, the next (made while Kafka
+    # acknowledges it) finds the outbox empty, and the relay then waits for the next
+    # wake-up: a third fetch would cost a statement per batch and find nothing.
+    fetches = 0
+    fetch = Outbox.fetch
+
+    async def counted(outbox: Outbox, limit: int, passing_over: Sequence[object] = ()
+                      ) -> list[object]:
+        nonlocal fetches
+        fetches += 1
+        return await fetch(outbox, limit, passing_over)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Outbox, "fetch", counted)
+    relay = OutboxRelay(engine, producer, producer_name="test",
+                        bootstrap_servers=kafka_bootstrap, idle_interval=60.0)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.wait_for(relay.is_leader.wait(), 10)
+        await eventually(lambda: _async(fetches == 1))  # the outbox was empty at the start
+        await asyncio.sleep(0.2)
+        fetches = 0
+        await store.append("stream-1", [touchpoint_event(topic, "k1")])
+        await read_topic(kafka_bootstrap, topic, at_least=1)
+        await eventually(lambda: outbox_is_empty(engine), within=10)
+        await asyncio.sleep(0.3)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert fetches == 2
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
 async def test_batch_after_batch_goes_out_in_order_without_repeats(
     store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
     kafka_bootstrap: str, topic: str,

@@ -128,15 +128,18 @@ class OutboxRelay:
                 next_check = time.monotonic() + self.broker_check_interval
             # Cleared before the fetch: a commit after it wakes the wait below.
             self._woken.clear()
-            if not await self._publish_while_pending(outbox, until=next_check):
+            run = await self._publish_while_pending(outbox, until=next_check)
+            if run.drained:
+                # The last fetch found nothing, and the wake was cleared before it: only a
+                # commit since (the outbox trigger's wake-up) can have queued more. The
+                # interval only bounds a lost wake-up.
                 OUTBOX_PENDING.labels(self.producer_name).set(0)
-                # Woken by the outbox trigger; the interval only bounds a lost wake-up.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken.wait(), self.idle_interval)
 
-    async def _publish_while_pending(self, outbox: Outbox, until: float) -> int:
+    async def _publish_while_pending(self, outbox: Outbox, until: float) -> _Run:
         """Publish batch after batch until the outbox is empty or ``until`` (monotonic) has
-        passed; return how many events were published.
+        passed; how many events were published, and whether the outbox was found empty.
 
         Pipelined: while Kafka acknowledges a batch, the next one is fetched and sealed
         (passing over the entries in flight). It is handed to the producer only once the
@@ -145,12 +148,15 @@ class OutboxRelay:
         """
         published = 0
         batch = await self._prepare(outbox, passing_over=())
+        drained = not batch.pending
         while batch.pending:
             sending = asyncio.ensure_future(self._send(batch))
             try:
                 self._woken.clear()
+                fetching = time.monotonic() < until
                 following = (await self._prepare(outbox, passing_over=batch.pending)
-                             if time.monotonic() < until else _Batch([], []))
+                             if fetching else _Batch([], []))
+                drained = fetching and not following.pending
             except BaseException:
                 sending.cancel()  # its entries stay in the outbox, to be sent again
                 with contextlib.suppress(BaseException):
@@ -160,11 +166,12 @@ class OutboxRelay:
             await self._acknowledge(outbox, batch)
             published += len(batch.pending)
             batch = following
-        return published
+        return _Run(published, drained)
 
     async def publish_batch(self, outbox: Outbox) -> int:
         """Publish the oldest outbox entries; return how many were published."""
-        return await self._publish_while_pending(outbox, until=-math.inf)  # one batch
+        run = await self._publish_while_pending(outbox, until=-math.inf)  # one batch
+        return run.published
 
     async def _prepare(self, outbox: Outbox, passing_over: Sequence[PendingEvent]) -> _Batch:
         """The next entries and their records (sealed where the policy says)."""
@@ -212,6 +219,15 @@ class _Batch:
 
     pending: list[PendingEvent]
     records: list[OutboundRecord]
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What a run of batches did: events published, and whether its last fetch found the
+    outbox empty (rather than stopping at its deadline)."""
+
+    published: int
+    drained: bool
 
 
 async def topic_is_empty(bootstrap_servers: str, topic: str) -> bool:
