@@ -137,11 +137,11 @@ async def test_an_outbox_found_empty_is_not_fetched_again_before_a_wake_up(
     store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
     kafka_bootstrap: str, topic: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A commit wakes the relay: one fetch takes its event, the next (made while Kafka
-    # acknowledges it) finds the outbox empty, and the relay then waits for the next
-    # wake-up: a third fetch would cost a statement per batch and find nothing.
+    # A commit wakes the relay: one read takes its event, the next (with the
+    # acknowledgement) finds the outbox empty, and the relay then waits for the next
+    # wake-up: a third read would cost a statement per batch and find nothing.
     fetches = 0
-    fetch = Outbox.fetch
+    fetch, acknowledge_and_fetch = Outbox.fetch, Outbox.acknowledge_and_fetch
 
     async def counted(outbox: Outbox, limit: int, passing_over: Sequence[object] = ()
                       ) -> list[object]:
@@ -149,7 +149,14 @@ async def test_an_outbox_found_empty_is_not_fetched_again_before_a_wake_up(
         fetches += 1
         return await fetch(outbox, limit, passing_over)  # type: ignore[arg-type]
 
+    async def counted_with_acknowledgement(outbox: Outbox, published: Sequence[object],
+                                           limit: int) -> list[object]:
+        nonlocal fetches
+        fetches += 1
+        return await acknowledge_and_fetch(outbox, published, limit)  # type: ignore[arg-type]
+
     monkeypatch.setattr(Outbox, "fetch", counted)
+    monkeypatch.setattr(Outbox, "acknowledge_and_fetch", counted_with_acknowledgement)
     relay = OutboxRelay(engine, producer, producer_name="test",
                         bootstrap_servers=kafka_bootstrap, idle_interval=60.0)
     task = asyncio.create_task(relay.run())
@@ -192,6 +199,31 @@ async def test_batch_after_batch_goes_out_in_order_without_repeats(
         versions_by_key[envelope.customer_key].append(envelope.stream_version)
     assert {key: len(v) for key, v in versions_by_key.items()} == {f"k{k}": 120 for k in range(5)}
     assert all(v == sorted(v) for v in versions_by_key.values())
+
+
+async def test_what_commits_while_a_batch_is_on_its_way_goes_out_next_once_and_in_order(
+    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
+    kafka_bootstrap: str, topic: str,
+) -> None:
+    # Caught up, the relay reads the next batch with the acknowledgement of the one before:
+    # appends keep coming meanwhile, in batches short of the batch size.
+    async def append_while_relaying() -> None:
+        for n in range(40):
+            await store.append(f"stream-{n % 4}", [touchpoint_event(topic, f"k{n % 4}", n)],
+                               expected_version=ANY)
+            await asyncio.sleep(0.005)
+
+    async with running_relay(engine, producer, kafka_bootstrap, batch_size=1_000):
+        await append_while_relaying()
+        records = await read_topic(kafka_bootstrap, topic, at_least=40)
+        await eventually(lambda: outbox_is_empty(engine))
+
+    envelopes = [decode_envelope(r.value) for r in records]
+    assert len({e.event_id for e in envelopes}) == len(envelopes) == 40
+    versions_by_key: dict[str, list[int]] = defaultdict(list)
+    for envelope in envelopes:
+        versions_by_key[envelope.customer_key].append(envelope.stream_version)
+    assert versions_by_key == {f"k{k}": list(range(1, 11)) for k in range(4)}
 
 
 async def test_a_failed_send_drops_the_prepared_batch_and_sends_both_again(

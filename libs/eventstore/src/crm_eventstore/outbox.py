@@ -23,7 +23,7 @@ __all__ = ["Outbox", "PendingEvent"]
 
 _PREFIXED = ", ".join("e." + c.strip() for c in _COLUMNS.split(","))
 
-# The relay's two statements, once or twice per batch it publishes: through the driver.
+# The relay's statements, on the path of every batch it publishes: through the driver.
 # The entries given in $2 are passed over (a relay's batch in flight): NOT IN a
 # subquery is a hashed lookup per entry, where <> ALL would scan the array.
 _FETCH = f"""
@@ -41,6 +41,22 @@ WITH done AS (DELETE FROM outbox WHERE id = ANY($1::bigint[]))
 INSERT INTO published_topics (topic, published)
 SELECT * FROM unnest($2::text[], $3::bigint[])
 ON CONFLICT (topic) DO UPDATE SET published = published_topics.published + EXCLUDED.published
+"""
+
+# Both at once, in one round trip: the batch Kafka acknowledged leaves, and the next one
+# is read. The read sees the outbox as the statement began (the deleted entries still in
+# it), so it passes over them as ``_FETCH`` passes over a batch in flight.
+_ACKNOWLEDGE_AND_FETCH = f"""
+WITH done AS (DELETE FROM outbox WHERE id = ANY($1::bigint[])),
+counted AS (
+    INSERT INTO published_topics (topic, published)
+    SELECT * FROM unnest($2::text[], $3::bigint[])
+    ON CONFLICT (topic) DO UPDATE SET published = published_topics.published + EXCLUDED.published
+)
+SELECT o.id AS outbox_id, {_PREFIXED}
+FROM outbox o JOIN events e USING (global_position)
+WHERE o.id NOT IN (SELECT unnest($1::bigint[]))
+ORDER BY o.id LIMIT $4
 """
 
 _PUBLISHED = text("SELECT topic, published FROM published_topics WHERE published > 0")
@@ -94,6 +110,17 @@ class Outbox:
         await (await driver_connection(self.connection)).execute(
             _ACKNOWLEDGE, [p.outbox_id for p in published], list(counts), list(counts.values()))
         await self.connection.commit()
+
+    async def acknowledge_and_fetch(self, published: Sequence[PendingEvent], limit: int
+                                    ) -> list[PendingEvent]:
+        """:meth:`acknowledge` ``published`` and :meth:`fetch` the ``limit`` oldest entries
+        after them, in one statement (one round trip, atomic)."""
+        counts = Counter(p.event.topic for p in published if p.event.topic)
+        rows = await (await driver_connection(self.connection)).fetch(
+            _ACKNOWLEDGE_AND_FETCH, [p.outbox_id for p in published], list(counts),
+            list(counts.values()), limit)
+        await self.connection.commit()
+        return [PendingEvent(row[0], _recorded(row[1:])) for row in rows]
 
     async def published_counts(self) -> dict[str, int]:
         """How many events were published to each topic so far."""

@@ -3,9 +3,10 @@
 One relay per service schema is the leader (a Postgres advisory lock held by
 its connection); others wait to take over. The leader repeatedly takes the
 oldest outbox entries, sends them, waits for Kafka's acknowledgement and only
-then deletes them; while Kafka acknowledges one batch, it fetches and seals the
-next, which goes out only after. A crash at any point leaves the entries in the
-outbox, so they are sent again (at least once); consumers deduplicate by event id.
+then deletes them, reading the next batch in the same statement (with a backlog, it
+reads and seals the next while Kafka acknowledges). A crash at any point leaves the
+entries in the outbox, so they are sent again (at least once); consumers deduplicate
+by event id.
 
 The embedded broker keeps topics in memory. When the relay becomes leader, and
 now and then after, it compares what it has published with what the broker
@@ -141,30 +142,38 @@ class OutboxRelay:
         """Publish batch after batch until the outbox is empty or ``until`` (monotonic) has
         passed; how many events were published, and whether the outbox was found empty.
 
-        Pipelined: while Kafka acknowledges a batch, the next one is fetched and sealed
-        (passing over the entries in flight). It is handed to the producer only once the
-        one before is acknowledged, so records go out in the same order as one batch at a
-        time; if a send fails, the prepared batch is dropped and stays in the outbox.
+        A batch goes out only once the one before is acknowledged, so records go out in
+        the same order as one batch at a time; if a send fails, nothing after it goes out.
+        Caught up (a batch short of ``batch_size``), the next batch is read once Kafka has
+        acknowledged, with the acknowledgement, in one statement: it takes every entry
+        committed while the batch was on its way. Behind (a full batch), the next one is
+        read and sealed while Kafka acknowledges (passing over the entries in flight),
+        throughput first; if the send fails, it is dropped and stays in the outbox.
         """
         published = 0
         batch = await self._prepare(outbox, passing_over=())
         drained = not batch.pending
         while batch.pending:
+            fetching = time.monotonic() < until
             sending = asyncio.ensure_future(self._send(batch))
-            try:
-                self._woken.clear()
-                fetching = time.monotonic() < until
-                following = (await self._prepare(outbox, passing_over=batch.pending)
-                             if fetching else _Batch([], []))
-                drained = fetching and not following.pending
-            except BaseException:
-                sending.cancel()  # its entries stay in the outbox, to be sent again
-                with contextlib.suppress(BaseException):
-                    await sending
-                raise
+            following: _Batch | None = None
+            if fetching and len(batch.pending) >= self.batch_size:
+                try:
+                    self._woken.clear()
+                    following = await self._prepare(outbox, passing_over=batch.pending)
+                except BaseException:
+                    sending.cancel()  # its entries stay in the outbox, to be sent again
+                    with contextlib.suppress(BaseException):
+                        await sending
+                    raise
             await sending  # raises if the send failed: nothing after it goes out
-            await self._acknowledge(outbox, batch)
+            if following is None:
+                self._woken.clear()
+                following = await self._acknowledge(outbox, batch, fetch_next=fetching)
+            else:
+                await self._acknowledge(outbox, batch, fetch_next=False)
             published += len(batch.pending)
+            drained = fetching and not following.pending
             batch = following
         return _Run(published, drained)
 
@@ -184,10 +193,17 @@ class OutboxRelay:
         await publish_all(self.producer, batch.records)
         RELAY_BATCH_SECONDS.labels(self.producer_name).observe(time.perf_counter() - started)
 
-    async def _acknowledge(self, outbox: Outbox, batch: _Batch) -> None:
-        await outbox.acknowledge(batch.pending)
+    async def _acknowledge(self, outbox: Outbox, batch: _Batch, *, fetch_next: bool) -> _Batch:
+        """Remove the entries of ``batch`` (Kafka acknowledged them); the next batch, read
+        in the same statement, if ``fetch_next``."""
+        if fetch_next:
+            pending = await outbox.acknowledge_and_fetch(batch.pending, self.batch_size)
+        else:
+            await outbox.acknowledge(batch.pending)
+            pending = []
         for topic, count in Counter(p.event.topic for p in batch.pending).items():
             RELAY_PUBLISHED.labels(self.producer_name, topic or "").inc(count)
+        return _Batch(pending, await self._records(pending))
 
     async def _records(self, pending: Sequence[PendingEvent]) -> list[OutboundRecord]:
         if self.seal is None or self.vault is None:
