@@ -3,6 +3,8 @@
 import asyncio
 import uuid
 
+from sqlalchemy import text
+
 from crm.common.v1.envelope_pb2 import Envelope
 from crm_messaging import KeyVault
 from crm_messaging.sealing import KeyDestroyed, seal
@@ -32,6 +34,23 @@ async def test_concurrent_issuers_agree_on_each_key(vault: KeyVault) -> None:
     answers = await asyncio.gather(*(vault.issue(keys) for _ in range(5)))
 
     assert all(answer == answers[0] for answer in answers)
+
+
+async def test_a_key_another_issuer_commits_while_the_issue_waits_on_it_is_found(
+    vault: KeyVault,
+) -> None:
+    # The other issuer's row is not committed when the issue begins: its insert waits on
+    # the row, then skips it, and its own read (as the statement began) cannot see it.
+    [key] = ids(1)
+    async with vault.engine.connect() as other:
+        await other.execute(text("INSERT INTO data_keys (key_id, secret) VALUES (:k, :s)"),
+                            {"k": key, "s": b"s" * 32})
+        issuing = asyncio.create_task(vault.issue([key]))
+        await asyncio.sleep(0.3)
+        assert not issuing.done()  # waiting on the other's row
+        await other.commit()
+
+    assert await asyncio.wait_for(issuing, 10) == {key: b"s" * 32}
 
 
 async def test_a_destroyed_key_is_gone_for_good_and_never_issued_again(

@@ -26,11 +26,20 @@ Opened: TypeAlias = Envelope | KeyDestroyed | BrokenSeal
 VAULT_MIGRATIONS = MigrationSet("vault", "crm_messaging", "vault_migrations")
 
 # Issued by every relay that seals, read by every consumer that opens: through the driver.
+# The keys issued now and those issued before, in one round trip: a relay that seals
+# with keys another producer issued (the view's, with the profile service's customer
+# keys) finds them all here. The read sees what committed before the statement began.
 _ISSUE = """
-INSERT INTO data_keys (key_id, secret)
-SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS bytea[]))
-ON CONFLICT (key_id) DO NOTHING
-RETURNING key_id, secret
+WITH issued AS (
+    INSERT INTO data_keys (key_id, secret)
+    SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS bytea[]))
+    ON CONFLICT (key_id) DO NOTHING
+    RETURNING key_id, secret
+)
+SELECT key_id, secret FROM issued
+UNION ALL
+SELECT key_id, secret FROM data_keys
+WHERE key_id = ANY(CAST($1 AS text[])) AND key_id NOT IN (SELECT key_id FROM issued)
 """
 _READ = "SELECT key_id, secret FROM data_keys WHERE key_id = ANY(CAST($1 AS text[]))"
 _DESTROY = text("""
@@ -46,8 +55,8 @@ class KeyVault:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # Each operation is one statement (two when an issue finds keys issued before, the
-        # second meant to see what committed meanwhile): none needs a transaction around it.
+        # Each operation is one statement (two when an issue waited on a concurrent issuer,
+        # the second meant to see what it committed): none needs a transaction around it.
         self._autocommit = autocommit(engine)
 
     async def issue(self, key_ids: Collection[str]) -> dict[str, bytes | None]:
@@ -60,8 +69,8 @@ class KeyVault:
             rows = await driver.fetch(_ISSUE, ids, [new_secret() for _ in ids])
             found = {key_id: _secret(secret) for key_id, secret in rows}
             if len(found) < len(ids):
-                # Issued before (or destroyed). A statement of its own: it sees what a
-                # concurrent issuer committed while the insert waited on its rows.
+                # Issued by a concurrent issuer, whose commit the insert waited for. A
+                # statement of its own: it sees what committed meanwhile.
                 rows = await driver.fetch(_READ, [i for i in ids if i not in found])
                 found |= {key_id: _secret(secret) for key_id, secret in rows}
         missing = set(ids) - set(found)
