@@ -414,31 +414,6 @@ async def test_offsets_of_chunks_with_nothing_to_apply_are_committed_at_interval
     assert await _committed_total(kafka_bootstrap, topic, "idle", 3)  # at the stop
 
 
-@pytest.mark.usefixtures("applied_table")
-async def test_a_chunk_is_applied_while_the_offsets_of_the_one_before_are_committed(
-    store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
-    kafka_bootstrap: str, topic: str,
-) -> None:
-    # The offset commit is a broker round trip: the next chunk does not wait for it.
-    # Only one is in flight at a time, and the stop waits for the last.
-    landed = asyncio.Event()
-    async with consuming(kafka_bootstrap, topic, store, producer, group="meanwhile") as consumer:
-        commit = consumer._kafka.commit
-
-        async def held_commit(offsets: dict[TopicPartition, int]) -> None:
-            await landed.wait()
-            await commit(offsets)
-
-        consumer._kafka.commit = held_commit
-        await send(producer, topic, envelope_bytes("first"))
-        await eventually(lambda: _has(engine, "first"))
-        await send(producer, topic, envelope_bytes("second"))
-        await eventually(lambda: _has(engine, "second"))  # the first commit is held
-        assert await _committed_total(kafka_bootstrap, topic, "meanwhile", 0)
-        landed.set()
-    assert await _committed_total(kafka_bootstrap, topic, "meanwhile", 2)
-
-
 def _counted(group: str, topic: str, outcome: str) -> float:
     """How many messages of ``topic`` the consumer group counted with ``outcome``."""
     return REGISTRY.get_sample_value("crm_consumer_messages_total", {

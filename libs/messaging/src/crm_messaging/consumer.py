@@ -21,11 +21,6 @@ without the inbox: the first transaction claims the ids, so a failed follow-up w
 be retried. Identity resolution attributes returning customers under a shared lock and
 leaves the rest to a follow-up under the exclusive one.
 
-The offsets of a chunk are committed while the next chunk is applied: the commit is a
-broker round trip the next chunk need not wait for (a crash before it lands only
-redelivers what the inbox, or the idempotent handler, passes over). One commit is in
-flight at a time, in order; a rebalance and the stop wait for it.
-
 Records polled before a rebalance are not applied: every assignment starts again from
 the committed offsets, so they come again. Each chunk is decoded and opened right before
 its transaction, so it sees every key destroyed while the chunks before it were applied
@@ -185,8 +180,6 @@ class Consumer:
         self._generation = 0
         self._stopping = asyncio.Event()
         self._committed: dict[TopicPartition, int] = {}
-        # The offset commit in flight while the next chunk is applied (see the module doc).
-        self._committing: asyncio.Future[None] | None = None
         # Offsets of chunks that applied nothing, not committed yet (see the module doc).
         self._uncommitted: dict[TopicPartition, int] = {}
         # Never committed: the first idle chunk commits. Not 0.0: monotonic time starts
@@ -230,7 +223,6 @@ class Consumer:
                 self._report_lag()
             await self._commit_uncommitted()
         finally:
-            await self._abandon_commit_in_flight()
             await self._kafka.stop()
 
     def _rebalanced(self) -> None:
@@ -257,33 +249,13 @@ class Consumer:
             # Only once the chunk is done: a failed one must never be committed later.
             self._uncommitted.update(_next_offsets(records))
             if applied or time.monotonic() - self._last_commit >= self.settings.idle_commit_seconds:
-                await self._commit_meanwhile()
+                await self._commit_uncommitted()
 
-    async def _commit_meanwhile(self) -> None:
-        """Start committing the offsets applied so far, once the commit before has landed;
-        return without waiting for this one."""
-        await self._commit_in_flight()
+    async def _commit_uncommitted(self) -> None:
         if self._uncommitted:
             offsets, self._uncommitted = self._uncommitted, {}
             self._last_commit = time.monotonic()
-            self._committing = asyncio.ensure_future(self._commit(offsets))
-
-    async def _commit_uncommitted(self) -> None:
-        """Commit every offset applied so far, and wait for it (rebalance, stop)."""
-        await self._commit_meanwhile()
-        await self._commit_in_flight()
-
-    async def _commit_in_flight(self) -> None:
-        if self._committing is not None:
-            await self._committing  # a failure stays behind for the stop to collect
-            self._committing = None
-
-    async def _abandon_commit_in_flight(self) -> None:
-        """Cancelled or failed: stop the commit in flight (its offsets come again)."""
-        committing, self._committing = self._committing, None
-        if committing is not None:
-            committing.cancel()
-            await asyncio.gather(committing, return_exceptions=True)
+            await self._commit(offsets)
 
     async def _prepare(self, records: list[ConsumerRecord]) -> _Prepared:
         """A chunk decoded, filtered (``event_types``) and opened; what is passed over is
