@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,40 +25,34 @@ __all__ = ["Outbox", "PendingEvent"]
 _PREFIXED = ", ".join("e." + c.strip() for c in _COLUMNS.split(","))
 
 # The relay's statements, on the path of every batch it publishes: through the driver.
-# The entries given in $2 are passed over (a relay's batch in flight): NOT IN a
-# subquery is a hashed lookup per entry, where <> ALL would scan the array.
-_FETCH = f"""
+# The oldest entries but those in ${passed} (a relay's batch in flight, or the one being
+# deleted): NOT IN a subquery is a hashed lookup per entry, where <> ALL would scan
+# the array.
+_OLDEST = f"""
 SELECT o.id AS outbox_id, {_PREFIXED}
 FROM outbox o JOIN events e USING (global_position)
-WHERE o.id NOT IN (SELECT unnest($2::bigint[]))
-ORDER BY o.id LIMIT $1
+WHERE o.id NOT IN (SELECT unnest(${{passed}}::bigint[]))
+ORDER BY o.id LIMIT ${{limit}}
 """
+_FETCH = _OLDEST.format(limit=1, passed=2)
 
-# The per-topic counts come from the relay, which knows what it sent: joining the
-# deleted entries to the events for their topics was the dearest statement Postgres ran
-# in the freshness benchmark (1.7 ms a call).
-_ACKNOWLEDGE = """
-WITH done AS (DELETE FROM outbox WHERE id = ANY($1::bigint[]))
+# The entries $1 leave, and $3 events are counted as published to each topic $2. The
+# per-topic counts come from the relay, which knows what it sent: joining the deleted
+# entries to the events for their topics was the dearest statement Postgres ran in the
+# freshness benchmark (1.7 ms a call).
+_DONE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+_COUNTED = """
 INSERT INTO published_topics (topic, published)
 SELECT * FROM unnest($2::text[], $3::bigint[])
 ON CONFLICT (topic) DO UPDATE SET published = published_topics.published + EXCLUDED.published
 """
+_ACKNOWLEDGE = f"WITH done AS ({_DONE}) {_COUNTED}"
 
 # Both at once, in one round trip: the batch Kafka acknowledged leaves, and the next one
 # is read. The read sees the outbox as the statement began (the deleted entries still in
 # it), so it passes over them as ``_FETCH`` passes over a batch in flight.
-_ACKNOWLEDGE_AND_FETCH = f"""
-WITH done AS (DELETE FROM outbox WHERE id = ANY($1::bigint[])),
-counted AS (
-    INSERT INTO published_topics (topic, published)
-    SELECT * FROM unnest($2::text[], $3::bigint[])
-    ON CONFLICT (topic) DO UPDATE SET published = published_topics.published + EXCLUDED.published
-)
-SELECT o.id AS outbox_id, {_PREFIXED}
-FROM outbox o JOIN events e USING (global_position)
-WHERE o.id NOT IN (SELECT unnest($1::bigint[]))
-ORDER BY o.id LIMIT $4
-"""
+_ACKNOWLEDGE_AND_FETCH = (f"WITH done AS ({_DONE}), counted AS ({_COUNTED})"
+                          + _OLDEST.format(limit=4, passed=1))
 
 _PUBLISHED = text("SELECT topic, published FROM published_topics WHERE published > 0")
 
@@ -102,25 +97,22 @@ class Outbox:
         ``passing_over`` (fetched before and still being published)."""
         rows = await (await driver_connection(self.connection)).fetch(
             _FETCH, limit, [p.outbox_id for p in passing_over])
-        return [PendingEvent(row[0], _recorded(row[1:])) for row in rows]
+        return _pending(rows)
 
     async def acknowledge(self, published: Sequence[PendingEvent]) -> None:
         """Remove published entries and count them per topic, atomically."""
-        counts = Counter(p.event.topic for p in published if p.event.topic)
         await (await driver_connection(self.connection)).execute(
-            _ACKNOWLEDGE, [p.outbox_id for p in published], list(counts), list(counts.values()))
+            _ACKNOWLEDGE, *_acknowledged(published))
         await self.connection.commit()
 
     async def acknowledge_and_fetch(self, published: Sequence[PendingEvent], limit: int
                                     ) -> list[PendingEvent]:
         """:meth:`acknowledge` ``published`` and :meth:`fetch` the ``limit`` oldest entries
         after them, in one statement (one round trip, atomic)."""
-        counts = Counter(p.event.topic for p in published if p.event.topic)
         rows = await (await driver_connection(self.connection)).fetch(
-            _ACKNOWLEDGE_AND_FETCH, [p.outbox_id for p in published], list(counts),
-            list(counts.values()), limit)
+            _ACKNOWLEDGE_AND_FETCH, *_acknowledged(published), limit)
         await self.connection.commit()
-        return [PendingEvent(row[0], _recorded(row[1:])) for row in rows]
+        return _pending(rows)
 
     async def published_counts(self) -> dict[str, int]:
         """How many events were published to each topic so far."""
@@ -144,3 +136,13 @@ class Outbox:
         queued = (await self.connection.execute(_REQUEUE, {"topic": topic})).scalar_one()
         await self.connection.commit()
         return int(queued)
+
+
+def _acknowledged(published: Sequence[PendingEvent]) -> tuple[list[int], list[str], list[int]]:
+    """The parameters of ``_DONE`` and ``_COUNTED``: the entries, their topics, the counts."""
+    counts = Counter(p.event.topic for p in published if p.event.topic)
+    return [p.outbox_id for p in published], list(counts), list(counts.values())
+
+
+def _pending(rows: Sequence[Any]) -> list[PendingEvent]:
+    return [PendingEvent(row[0], _recorded(row[1:])) for row in rows]

@@ -36,6 +36,13 @@ from crm_eventstore import driver_connection
 __all__ = ["EventRows", "EventToFile", "Filed", "RecordRows", "StoredEvent", "StoredRecord",
            "ViewStore"]
 
+# The events filed under the keys ${keys}: a semi-join, so an event filed under several of
+# them comes once without comparing payloads.
+_UNDER = """
+SELECT e.event_id, e.facts, e.envelope, e.sealed_by FROM view_events e
+WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k WHERE k.key = ANY(${keys}::text[]))
+"""
+_LOAD = _UNDER.format(keys=1)
 # The events (repeats are no-ops: the ids stored now come back, flagged) and their index
 # entries, in one round trip; the keys' part sees none of the events' rows and needs
 # none. With them, the events filed under the keys $6 before: every part of a statement
@@ -53,9 +60,7 @@ WITH saved AS (
 )
 SELECT true, event_id, NULL::text, NULL::bytea, NULL::text FROM saved
 UNION ALL
-SELECT false, e.event_id, e.facts, e.envelope, e.sealed_by FROM view_events e
-WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k WHERE k.key = ANY($6::text[]))
-"""
+SELECT false, u.* FROM (""" + _UNDER.format(keys=6) + ") AS u"
 # The events and their index entries, and the records of ids nothing is known of any more.
 _DROP_EVENTS = text("""
 WITH keys AS (DELETE FROM view_event_keys WHERE event_id = ANY(CAST(:ids AS text[])))
@@ -71,12 +76,6 @@ UPDATE view_events v SET facts = e.f, envelope = NULL
 FROM unnest(CAST(:ids AS text[]), CAST(:facts AS text[])) AS e(i, f)
 WHERE v.event_id = e.i
 """)
-# A semi-join, so an event filed under several of the keys comes once without
-# comparing payloads.
-_LOAD = """
-SELECT e.event_id, e.facts, e.envelope, e.sealed_by FROM view_events e
-WHERE e.event_id IN (SELECT k.event_id FROM view_event_keys k WHERE k.key = ANY($1::text[]))
-"""
 # Which events are filed under which keys (from the index alone), then the events the
 # caller does not hold: leaving those out in SQL (`NOT event_id = ANY(known)`) compared
 # every row with every known id, ~2 ms per statement for a chunk of ~100 new customers.
