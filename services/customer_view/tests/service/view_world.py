@@ -93,8 +93,8 @@ def attributed(customer_id: str, touchpoint: TouchpointRecorded) -> list[Message
 
 
 def observed(customer_id: str, touchpoint: TouchpointRecorded) -> list[Message]:
-    """What the profile service says a touchpoint told of its customer (publish it with
-    the touchpoint's id as causation)."""
+    """What earlier versions of the profile service said a touchpoint told of its
+    customer, which history keeps (publish it with the touchpoint's id as causation)."""
     source = Channel.Name(touchpoint.channel).removeprefix("CHANNEL_").lower()
     return [profiles.TraitObserved(customer_id=customer_id, name=name, value=value,
                                    source=source, occurred_at=touchpoint.occurred_at)

@@ -147,6 +147,14 @@ async def _published_attributions(engine: AsyncEngine, expected: int) -> None:
     assert count == expected
 
 
+async def _trait_events_caused_by(engine: AsyncEngine, *touchpoint_ids: str) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text(
+            "SELECT count(*) FROM events WHERE event_type = 'crm.profiles.v1.TraitObserved'"
+            " AND causation_id = ANY(CAST(:ids AS text[]))"), {"ids": list(touchpoint_ids)}
+        )).scalar_one())
+
+
 async def test_traits_from_touchpoints_and_the_back_office_resolve_by_event_time(
     client: httpx.AsyncClient, producer: AIOKafkaProducer, settings: ProfileSettings,
     engine: AsyncEngine, reader_key: str,
@@ -170,6 +178,9 @@ async def test_traits_from_touchpoints_and_the_back_office_resolve_by_event_time
                              json={"traits": {"City!": "x"}})
 
     assert read.json()["traits"]["city"]["value"] == "Paris", "the later web visit wins"
+    assert read.json()["traits"]["city"]["source"] == "web"
+    assert await _trait_events_caused_by(engine, visit.event_id, late_call.event_id) == 0, (
+        "a touchpoint's traits travel in its attribution, not as events of their own")
     assert edited.status_code == 200, edited.text
     assert edited.json()["traits"]["city"] == {
         "value": "Nantes", "source": "back_office", "occurred_at": "2026-06-02T00:00:00+00:00"}

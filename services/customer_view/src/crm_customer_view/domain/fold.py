@@ -2,21 +2,22 @@
 
 What a touchpoint says belongs to whoever holds the touchpoint now. The profile service
 publishes, for each touchpoint it attributes, the touchpoint itself (carrying its traits
-and, for a ``consent`` touchpoint, its decision) *and* one ``TraitObserved`` per trait and
-a ``ConsentChanged`` (causation, or evidence, the touchpoint's id). Those observations
-say nothing the touchpoint does not, but they are filed under the customer who held the
-touchpoint then, and stay there when a split, a re-resolution or an unattribution moves
-the touchpoint on. So the fold reads what a touchpoint said from the touchpoints the
-lineage holds *now* (``_Lineage.attributed``), and skips a trait or consent fact caused
-by a touchpoint of the lineage's own attribution history (:attr:`_Lineage.said_by`).
-That rule needs no bookkeeping of moves, gives the new owner the touchpoint's traits
-whether or not the profile service says them again, counts each statement once (where
-the alternative, "observations of touchpoints held now", counts it twice), and keeps the
-record a function of the set of facts: the attribution of a touchpoint travels in the
-same transaction as its observations and is filed under the same customer, so
-:func:`keys_to_load` brings both. It reads no meaning into the shape of a causation id:
-an observation whose touchpoint the lineage never held (its attribution not in the set)
-still counts.
+and, for a ``consent`` touchpoint, its decision) *and*, for a ``consent`` touchpoint, a
+``ConsentChanged`` (evidence: the touchpoint's id); earlier versions also published one
+``TraitObserved`` per trait (causation: the touchpoint's id), which history keeps. Those
+observations say nothing the touchpoint does not, but they are filed under the customer
+who held the touchpoint then, and stay there when a split, a re-resolution or an
+unattribution moves the touchpoint on. So the fold reads what a touchpoint said from the
+touchpoints the lineage holds *now* (``_Lineage.attributed``), and skips a trait or
+consent fact caused by a touchpoint of the lineage's own attribution history
+(:attr:`_Lineage.said_by`). That rule needs no bookkeeping of moves, gives the new owner
+the touchpoint's traits whether or not the profile service says them again, counts each
+statement once (where the alternative, "observations of touchpoints held now", counts it
+twice), and keeps the record a function of the set of facts: the attribution of a
+touchpoint travels in the same transaction as its observations and is filed under the
+same customer, so :func:`keys_to_load` brings both. It reads no meaning into the shape
+of a causation id: an observation whose touchpoint the lineage never held (its
+attribution not in the set) still counts.
 
 Observations no touchpoint caused (back-office edits and consent set through the API:
 causation ``api-key:<id>``) count as observed, and so do facts stored before the view

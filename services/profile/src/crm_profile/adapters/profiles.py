@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm.profiles.v1.profiles_pb2 import TouchpointAttributed
 from crm_eventstore import EventStore, RecordedEvent
 from crm_profile.app.profile_events import stream_of
 
@@ -35,8 +36,9 @@ class StoredProfile:
     identifiers: tuple[str, ...]
     merged_ids: tuple[str, ...]
     events: tuple[RecordedEvent, ...]  # of the profile and every profile merged into it
-    # Touchpoints that caused some of those events but belong to someone else now (a
-    # split or a re-resolution moved them): what they said is no longer about this one.
+    # Touchpoints that some of those events carry or were caused by, but that belong to
+    # someone else now (a split or a re-resolution moved them): what they said is no
+    # longer about this one.
     moved_away: frozenset[str] = frozenset()
 
 
@@ -79,8 +81,19 @@ async def load_profile(connection: AsyncConnection, store: EventStore,
     for cid in found.ids():
         events += await store.read_stream(stream_of(cid))
     events.sort(key=lambda e: e.global_position)
-    causes = {e.metadata.causation_id for e in events if e.metadata.causation_id}
-    moved = await connection.execute(_MOVED_AWAY, {"ids": sorted(causes),
+    moved = await connection.execute(_MOVED_AWAY, {"ids": sorted(_touchpoints_named(events)),
                                                    "lineage": list(found.ids())})
     return StoredProfile(found.customer_id, customer_id, found.identifiers, found.merged_ids,
                          tuple(events), frozenset(str(row[0]) for row in moved))
+
+
+_ATTRIBUTED = TouchpointAttributed.DESCRIPTOR.full_name
+
+
+def _touchpoints_named(events: list[RecordedEvent]) -> set[str]:
+    """The touchpoints ``events`` carry (attributions) or were caused by (observations),
+    among other causes (an API key, a split), which no attribution names."""
+    named = {e.metadata.causation_id for e in events if e.metadata.causation_id}
+    named |= {TouchpointAttributed.FromString(e.payload).touchpoint.event_id
+              for e in events if e.event_type == _ATTRIBUTED}
+    return named

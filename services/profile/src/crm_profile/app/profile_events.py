@@ -8,7 +8,7 @@ from datetime import datetime
 from google.protobuf.message import Message
 
 from crm.profiles.v1 import profiles_pb2 as wire
-from crm.touchpoints.v1.touchpoints_pb2 import Channel, TouchpointRecorded
+from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_contracts import from_timestamp, pack_payload, to_timestamp
 from crm_contracts.privacy import customer_key_id
 from crm_eventstore import EventMetadata, NewEvent, RecordedEvent, StreamAppend
@@ -16,7 +16,8 @@ from crm_messaging.topics import PROFILES
 from crm_profile.app.identifiers import to_wire
 from crm_profile.domain import identity as decided
 
-__all__ = ["Cause", "observations", "profile_events", "profile_seal", "published", "stream_of"]
+__all__ = ["Cause", "consent_observed", "profile_events", "profile_seal", "published",
+           "stream_of"]
 
 _ASSURANCE = {"verified": wire.ASSURANCE_VERIFIED, "self_asserted": wire.ASSURANCE_SELF_ASSERTED}
 
@@ -141,20 +142,20 @@ def published(customer_id: str, message: Message, occurred_at: datetime,
         metadata=metadata)])
 
 
-def observations(customer_id: str, touchpoint: TouchpointRecorded,
-                 metadata: EventMetadata) -> list[StreamAppend]:
-    """What a touchpoint says about its customer: traits, and consent given or withdrawn."""
-    occurred = touchpoint.occurred_at
-    source = Channel.Name(touchpoint.channel).removeprefix("CHANNEL_").lower()
-    when = from_timestamp(occurred)
-    appends = [published(customer_id, wire.TraitObserved(
-        customer_id=customer_id, name=name, value=value, source=source, occurred_at=occurred),
-        when, metadata) for name, value in sorted(touchpoint.traits.items())]
-    if touchpoint.WhichOneof("properties") == "consent":
-        consent = touchpoint.consent
-        state = wire.CONSENT_STATE_GRANTED if consent.granted else wire.CONSENT_STATE_DENIED
-        appends.append(published(customer_id, wire.ConsentChanged(
-            customer_id=customer_id, channel=consent.channel, purpose=consent.purpose,
-            state=state, evidence_event_id=touchpoint.event_id, occurred_at=occurred),
-            when, metadata))
-    return appends
+def consent_observed(customer_id: str, touchpoint: TouchpointRecorded,
+                     metadata: EventMetadata) -> list[StreamAppend]:
+    """The consent a ``consent`` touchpoint gives or withdraws, as its customer's event
+    (none for other touchpoints).
+
+    A touchpoint's traits get no event of their own: the ``TouchpointAttributed`` that
+    carries the touchpoint says them, for whoever holds it now (:mod:`.profile_view`,
+    and the customer view's fold). Consent keeps its ``ConsentChanged``, which names its
+    evidence and is what the consent history shows."""
+    if touchpoint.WhichOneof("properties") != "consent":
+        return []
+    consent = touchpoint.consent
+    state = wire.CONSENT_STATE_GRANTED if consent.granted else wire.CONSENT_STATE_DENIED
+    return [published(customer_id, wire.ConsentChanged(
+        customer_id=customer_id, channel=consent.channel, purpose=consent.purpose,
+        state=state, evidence_event_id=touchpoint.event_id,
+        occurred_at=touchpoint.occurred_at), from_timestamp(touchpoint.occurred_at), metadata)]

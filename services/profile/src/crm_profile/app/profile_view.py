@@ -1,4 +1,10 @@
-"""A profile as the API shows it: identifiers, traits and consent (folded from events)."""
+"""A profile as the API shows it: identifiers, traits and consent (folded from events).
+
+Traits come from the touchpoints the profile holds (each ``TouchpointAttributed``
+carries its touchpoint, whose traits it says; source: the channel) and from
+``TraitObserved`` events: back-office edits, and, in history written before touchpoints'
+traits stopped getting events of their own, the traits of touchpoints. What a touchpoint
+that moved away said no longer counts here, whichever event says it."""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from crm.profiles.v1 import profiles_pb2 as wire
+from crm.touchpoints.v1.touchpoints_pb2 import Channel, TouchpointRecorded
 from crm_contracts import from_timestamp, message_class
 from crm_profile.adapters.profiles import StoredProfile
 from crm_profile.domain.profile import ConsentFact, TraitFact, fold
@@ -20,6 +27,10 @@ def profile_json(profile: StoredProfile) -> dict[str, Any]:
     for event in profile.events:
         message = message_class(event.event_type).FromString(event.payload)
         match message:
+            case wire.TouchpointAttributed() if message.touchpoint.event_id in profile.moved_away:
+                continue  # belongs to someone else now
+            case wire.TouchpointAttributed():
+                traits += _said_by(message.touchpoint)
             case wire.TraitObserved() if event.metadata.causation_id in profile.moved_away:
                 continue  # said by a touchpoint that belongs to someone else now
             case wire.ConsentChanged() if message.evidence_event_id in profile.moved_away:
@@ -50,3 +61,12 @@ def profile_json(profile: StoredProfile) -> dict[str, Any]:
                      "occurred_at": s.occurred_at.isoformat()}
                     for (c, p), s in view.consent.items()],
     }
+
+
+def _said_by(touchpoint: TouchpointRecorded) -> list[TraitFact]:
+    """The traits ``touchpoint`` carries, observed when it occurred, through its channel;
+    ties between equal times are broken by the touchpoint's id."""
+    source = Channel.Name(touchpoint.channel).removeprefix("CHANNEL_").lower()
+    when = from_timestamp(touchpoint.occurred_at)
+    return [TraitFact(name, value, source, when, touchpoint.event_id)
+            for name, value in touchpoint.traits.items()]

@@ -25,7 +25,7 @@ from crm_profile.adapters.erasure_store import ErasureStore
 from crm_profile.adapters.identity_store import IdentityStore
 from crm_profile.adapters.never_merge_store import NeverMergeStore
 from crm_profile.app.identifiers import evidence_of
-from crm_profile.app.profile_events import Cause, observations, profile_events
+from crm_profile.app.profile_events import Cause, consent_observed, profile_events
 from crm_profile.app.suppression import Suppression
 from crm_profile.domain.identity import (
     CurrentIdentity,
@@ -348,7 +348,8 @@ def _events(
     before: CurrentIdentity, state: CurrentIdentity,
     decided: list[tuple[_Incoming, tuple[Decision, ...]]], touchpoints: Mapping[str, bytes],
 ) -> list[StreamAppend]:
-    """The profile events of ``decided`` (in order), and what their touchpoints said."""
+    """The profile events of ``decided`` (in order), and the consent their touchpoints
+    gave or withdrew."""
     appends: list[StreamAppend] = []
     for item, decisions in decided:
         cause = Cause(item.evidence.touchpoint_id, item.evidence.occurred_at,
@@ -357,17 +358,18 @@ def _events(
         attributed = [d.customer_id for d in decisions if isinstance(d, TouchpointAttributed)
                       and d.touchpoint_id == item.evidence.touchpoint_id]
         if attributed:
-            appends += observations(attributed[-1], item.touchpoint, cause.metadata)
-        appends += _moved_observations(before, state, decisions, item, cause)
+            appends += consent_observed(attributed[-1], item.touchpoint, cause.metadata)
+        appends += _moved_consent(before, state, decisions, item, cause)
     return appends
 
 
-def _moved_observations(
+def _moved_consent(
     before: CurrentIdentity, after: CurrentIdentity, decisions: tuple[Decision, ...],
     item: _Incoming, cause: Cause,
 ) -> list[StreamAppend]:
-    """What touchpoints that changed hands said (traits, consent), said again for their
-    new owner; the old owner's copies stop counting (adapters.profiles: moved_away)."""
+    """The consent of ``consent`` touchpoints that changed hands, said again for their new
+    owner; the old owner's copies stop counting (adapters.profiles: moved_away). Their
+    traits need nothing: they travel with the touchpoint's ``TouchpointAttributed``."""
     appends: list[StreamAppend] = []
     for decision in decisions:
         if not isinstance(decision, TouchpointAttributed):
@@ -378,8 +380,8 @@ def _moved_observations(
                 previous is not None and root_of(after, previous) == decision.customer_id):
             continue
         moved = TouchpointRecorded.FromString(cause.touchpoints[touchpoint_id])
-        appends += observations(decision.customer_id, moved,
-                                replace(cause.metadata, causation_id=touchpoint_id))
+        appends += consent_observed(decision.customer_id, moved,
+                                    replace(cause.metadata, causation_id=touchpoint_id))
     return appends
 
 

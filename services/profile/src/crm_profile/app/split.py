@@ -25,7 +25,7 @@ from crm_profile.adapters.identity_store import IdentityStore
 from crm_profile.adapters.never_merge_store import NeverMergeStore, RecordedSplit
 from crm_profile.adapters.profiles import lineage
 from crm_profile.app.identifiers import to_wire
-from crm_profile.app.profile_events import Cause, observations, profile_events, published
+from crm_profile.app.profile_events import Cause, consent_observed, profile_events, published
 from crm_profile.domain.identity import (
     Evidence,
     IdentifiersNotInProfile,
@@ -93,7 +93,7 @@ class Splitter:
                                          done.fact, request.requested_by))
         cause = Cause(split_id, now, metadata, await identity.payloads(done.touchpoints))
         await uow.append_streams([announced, *profile_events(done.decisions, cause),
-                                  *_observations(done, cause)])
+                                  *_consent_moved(done, cause)])
         return SplitOutcome(done, split_id)
 
 
@@ -140,11 +140,12 @@ def _announced(done: Split, request: SplitRequest, now: datetime,
         requested_by=request.requested_by, occurred_at=to_timestamp(now)), now, metadata)
 
 
-def _observations(done: Split, cause: Cause) -> Iterable[StreamAppend]:
-    """What the moved touchpoints say about the new profile (traits, consent), caused by
-    the touchpoint as when it was first attributed. The split profile keeps its own
-    copies: no event retracts an observation."""
+def _consent_moved(done: Split, cause: Cause) -> Iterable[StreamAppend]:
+    """The consent the moved touchpoints gave, for the new profile, caused by the
+    touchpoint as when it was first attributed (their traits travel with their
+    ``TouchpointAttributed``). The split profile's copies stop counting: they were caused
+    by touchpoints it no longer holds (adapters.profiles: moved_away)."""
     for touchpoint_id in done.touchpoints:
         touchpoint = TouchpointRecorded.FromString(cause.touchpoints[touchpoint_id])
         metadata = replace(cause.metadata, causation_id=touchpoint_id)
-        yield from observations(done.new_customer_id, touchpoint, metadata)
+        yield from consent_observed(done.new_customer_id, touchpoint, metadata)
