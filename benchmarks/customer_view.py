@@ -24,7 +24,7 @@ from sqlalchemy import text
 from benchmarks.harness import Measurement, Report, Stack
 from benchmarks.loadgen import fixed_rate, get_request_bytes, request_bytes
 from crm.common.v1.envelope_pb2 import Envelope
-from crm.profiles.v1.profiles_pb2 import ProfileCreated, TouchpointAttributed
+from crm.profiles.v1.profiles_pb2 import TouchpointAttributed
 from crm_customer_view.app.rebuild import rebuild
 from crm_customer_view.settings import CustomerViewSettings
 from crm_devstack.testing import core_pipeline, eventually, read_topic
@@ -46,8 +46,7 @@ BATCH = int(os.environ.get("BENCH_FRESHNESS_BATCH", "1"))
 SECONDS = int(os.environ.get("BENCH_FRESHNESS_SECONDS", "10"))
 # Where freshness goes, event by event (see _stages).
 STAGES = ("touchpoint relay", "identity resolution", "profile relay", "view")
-# A touchpoint's attribution: an event of its own, or inside a new customer's creation.
-_ATTRIBUTING = frozenset(m.DESCRIPTOR.full_name for m in (TouchpointAttributed, ProfileCreated))
+_ATTRIBUTED = TouchpointAttributed.DESCRIPTOR.full_name
 # A touchpoint's id follows from its person's email: the stages are matched by it.
 _IDS = uuid.UUID("6f1c8a52-3a57-4c41-9d8e-5b0f3c7e2a10")
 LOOKUP_RATE = 500.0
@@ -195,7 +194,7 @@ async def _stages(bootstrap: str, visible: dict[str, float]) -> dict[str, list[f
                                    record.timestamp / 1000)
     attributed: dict[str, tuple[float, float]] = {}  # touchpoint's stream -> times
     for record, envelope in await _envelopes(bootstrap, "crm.profiles.v1"):
-        if envelope.event_type in _ATTRIBUTING and envelope.causation_id in sent:
+        if envelope.event_type == _ATTRIBUTED and envelope.causation_id in sent:
             attributed.setdefault(sent[envelope.causation_id][0], (
                 _seconds(envelope.recorded_at), record.timestamp / 1000))
     by_stream = {stream: (recorded, published) for stream, recorded, published in sent.values()}

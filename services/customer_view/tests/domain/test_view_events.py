@@ -153,34 +153,6 @@ def test_a_new_profile_is_created_then_linked_to_each_identifier_it_carries() ->
     assert len({fact.key for fact in parts}) == 3  # each part its own idempotency key
 
 
-def test_a_new_profile_carrying_its_first_attribution_gives_the_facts_of_both_events() -> None:
-    link = profiles.IdentifierLinked(customer_id="c1", identifier=EMAIL, rule="new_profile")
-    created = profiles.ProfileCreated(customer_id="c1", occurred_at=ts(T0), links=[link],
-                                      attributed=attributed())
-    (separately,) = facts(attributed())
-    assert isinstance(separately, TouchpointFact)
-    parts = facts(created)
-    assert parts == (
-        CreationFact("c1", T0, META),
-        IdentifierFact("c1", Identifier("email", "ada@example.com"), META, 1),
-        TouchpointFact("c1", separately.touchpoint, META, 2),
-    )
-    assert len({fact.key for fact in parts}) == 3
-    assert touchpoint_key("tp-1") in set().union(*map(index_keys, parts))
-
-
-@pytest.mark.parametrize("attribution", [
-    profiles.TouchpointAttributed(customer_id="c2", touchpoint=attributed().touchpoint),
-    profiles.TouchpointAttributed(customer_id="c1"),
-])
-def test_a_new_profile_carrying_an_attribution_not_its_own_or_empty_is_refused(
-    attribution: profiles.TouchpointAttributed,
-) -> None:
-    created = profiles.ProfileCreated(customer_id="c1", attributed=attribution)
-    with pytest.raises(InvalidEvent, match="ProfileCreated"):
-        facts(created)
-
-
 @pytest.mark.parametrize("link", [
     profiles.IdentifierLinked(customer_id="c2", identifier=EMAIL),
     profiles.IdentifierLinked(identifier=EMAIL),

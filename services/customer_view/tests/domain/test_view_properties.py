@@ -289,20 +289,13 @@ def worlds(draw: st.DrawFn, reattribute: bool = True) -> World:
     mint = Mint()
     items: list[Said] = []
     for customer in CUSTOMERS:
-        # A new profile carries its first links (history before it: IdentifierLinked events)
-        # and may carry its first touchpoint (before it: a TouchpointAttributed event).
+        # A new profile carries its first links (history before it: IdentifierLinked events).
         first = draw(st.sampled_from([(), (email(customer, 0),), (email(customer, 1),)]))
-        created = profiles.ProfileCreated(
+        items.append(said(profiles.ProfileCreated(
             customer_id=customer, occurred_at=ts(T0), links=[profiles.IdentifierLinked(
-                customer_id=customer, identifier=identifier(EMAIL, v)) for v in first])
-        if draw(st.booleans()):
-            created.attributed.CopyFrom(profiles.TouchpointAttributed(
-                customer_id=customer, touchpoint=draw(touchpoint_messages(customer, mint("tp")))))
-        items.append(said(created, T0))
+                customer_id=customer, identifier=identifier(EMAIL, v)) for v in first]), T0))
         items += draw(customer_events(customer, mint))
-    attributed = [m.attributed if isinstance(m, profiles.ProfileCreated) else m
-                  for m, _, _ in items if isinstance(m, profiles.TouchpointAttributed)
-                  or (isinstance(m, profiles.ProfileCreated) and m.HasField("attributed"))]
+    attributed = [m for m, _, _ in items if isinstance(m, profiles.TouchpointAttributed)]
     merges = draw(st.sampled_from([(), (("c0", "c1"),), (("c0", "c1"), ("c1", "c2"))]))
     for survivor, away in merges:
         items.append(said(profiles.ProfilesMerged(survivor_id=survivor, merged_away_id=away),
@@ -646,22 +639,10 @@ def comparable_view(customer: str, facts: list[Fact]) -> tuple[object, list[obje
 
 
 def without_touchpoint(events: Iterable[Event], touchpoint_id: str) -> list[Event]:
-    """``events`` without the (un)attributions of the touchpoint and what it said (a new
-    profile that carried it as its first touchpoint is created without it)."""
-    return [_not_carrying(e, touchpoint_id) for e in events if e.cause != touchpoint_id and not (
+    """``events`` without the (un)attributions of the touchpoint and what it said."""
+    return [e for e in events if e.cause != touchpoint_id and not (
         isinstance(e.message, profiles.TouchpointAttributed | profiles.TouchpointUnattributed)
         and _touchpoint_id(e.message) == touchpoint_id)]
-
-
-def _not_carrying(event: Event, touchpoint_id: str) -> Event:
-    message = event.message
-    if not (isinstance(message, profiles.ProfileCreated)
-            and message.attributed.touchpoint.event_id == touchpoint_id):
-        return event
-    created = profiles.ProfileCreated()
-    created.CopyFrom(message)
-    created.ClearField("attributed")
-    return replace(event, message=created)
 
 
 def published(items: Sequence[Said], first_position: int) -> list[Event]:

@@ -8,7 +8,7 @@ from crm.profiles.v1 import profiles_pb2 as wire
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_contracts import message_class
 from crm_eventstore import EventMetadata, StreamAppend
-from crm_profile.app.profile_events import Cause, attribution_in, profile_events
+from crm_profile.app.profile_events import Cause, profile_events
 from crm_profile.domain import identity as decided
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -29,11 +29,11 @@ def _link(customer_id: str, identifier: str, rule: str = "new_profile") -> decid
     return decided.IdentifierLinked(customer_id, identifier, "tp-1", rule, "verified")
 
 
-def test_a_new_profile_carries_the_links_and_the_attribution_that_follow_it() -> None:
+def test_a_new_profile_carries_the_links_that_follow_it_then_comes_the_attribution() -> None:
     decisions = [decided.ProfileCreated("c1", frozenset({EMAIL, PHONE})),
                  _link("c1", EMAIL), _link("c1", PHONE),
                  decided.TouchpointAttributed("c1", "tp-1")]
-    [(stream, created)] = _published(profile_events(decisions, _cause("tp-1")))
+    [(stream, created), (_, attributed)] = _published(profile_events(decisions, _cause("tp-1")))
     assert stream == "profile-c1"
     assert isinstance(created, wire.ProfileCreated)
     assert (created.customer_id, created.source_event_id) == ("c1", "tp-1")
@@ -41,24 +41,8 @@ def test_a_new_profile_carries_the_links_and_the_attribution_that_follow_it() ->
             for link in created.links] == [
         ("c1", "ada@example.com", "new_profile", wire.ASSURANCE_VERIFIED),
         ("c1", "+12125552671", "new_profile", wire.ASSURANCE_VERIFIED)]
-    assert (created.attributed.customer_id, created.attributed.touchpoint.event_id) == (
-        "c1", "tp-1")
-    assert attribution_in(created) == created.attributed
-
-
-def test_only_the_first_attribution_after_a_creation_travels_inside_it() -> None:
-    decisions = [decided.ProfileCreated("c1", frozenset({EMAIL})), _link("c1", EMAIL),
-                 decided.TouchpointAttributed("c1", "tp-1"),
-                 decided.TouchpointAttributed("c1", "tp-2")]
-    published = _published(profile_events(decisions, _cause("tp-1", "tp-2")))
-    assert [(stream, type(m).__name__) for stream, m in published] == [
-        ("profile-c1", "ProfileCreated"), ("profile-c1", "TouchpointAttributed")]
-    created, moved = published[0][1], published[1][1]
-    assert isinstance(created, wire.ProfileCreated)
-    assert created.attributed.touchpoint.event_id == "tp-1"
-    assert isinstance(moved, wire.TouchpointAttributed)
-    assert attribution_in(moved) == moved
-    assert moved.touchpoint.event_id == "tp-2"
+    assert isinstance(attributed, wire.TouchpointAttributed)
+    assert attributed.touchpoint.event_id == "tp-1"
 
 
 def test_links_of_a_known_profile_or_after_another_event_stay_events_of_their_own() -> None:
@@ -74,7 +58,6 @@ def test_links_of_a_known_profile_or_after_another_event_stay_events_of_their_ow
         ("profile-c1", "IdentifierLinked")]
     created = published[1][1]
     assert isinstance(created, wire.ProfileCreated) and not created.links
-    assert not created.HasField("attributed")
 
 
 def test_two_new_profiles_in_one_touchpoint_each_carry_their_own_links() -> None:

@@ -130,17 +130,8 @@ def _created(message: profiles.ProfileCreated, meta: EventMeta) -> tuple[Fact, .
             raise InvalidEvent(_name(message), f"links[{n}] is not an identifier of "
                                f"{message.customer_id} (customer {link.customer_id!r})")
     creation = CreationFact(message.customer_id, _time(message.occurred_at, meta), meta)
-    links = tuple(_linked(link, meta, part) for part, link in enumerate(message.links, 1))
-    if not message.HasField("attributed"):
-        return (creation, *links)
-    attributed = message.attributed
-    if attributed.customer_id != message.customer_id:
-        raise InvalidEvent(_name(message), "attributed is not a touchpoint of "
-                           f"{message.customer_id} (customer {attributed.customer_id!r})")
-    _require(message, **{"attributed.touchpoint": attributed.touchpoint.event_id})
-    return (creation, *links, TouchpointFact(message.customer_id,
-                                             touchpoint_from_proto(attributed.touchpoint),
-                                             meta, 1 + len(links)))
+    return (creation, *(_linked(link, meta, part)
+                        for part, link in enumerate(message.links, 1)))
 
 
 def _linked(message: profiles.IdentifierLinked, meta: EventMeta, part: int = 0) -> IdentifierFact:

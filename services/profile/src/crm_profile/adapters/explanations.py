@@ -87,14 +87,12 @@ def _typed(identifiers: Iterable[str]) -> list[dict[str, str]]:
 
 def _entries(event: RecordedEvent) -> list[dict[str, Any]]:
     """The event's entry; a ``ProfileCreated`` is followed by one per link it carries, as
-    if each were the ``IdentifierLinked`` event that older history holds instead. The
-    touchpoint it may carry is no part of the explanation (nor is any attribution)."""
+    if each were the ``IdentifierLinked`` event that older history holds instead."""
     message = message_class(event.event_type).FromString(event.payload)
     if not isinstance(message, wire.ProfileCreated):
         return [_entry(event, _KINDS[event.event_type], message)]
     links = list(message.links)
     message.ClearField("links")
-    message.ClearField("attributed")
     return [_entry(event, "created", message),
             *(_entry(event, "identifier_linked", link) for link in links)]
 

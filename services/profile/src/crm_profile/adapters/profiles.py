@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm.profiles.v1.profiles_pb2 import ProfileCreated, TouchpointAttributed
-from crm_contracts import message_class
+from crm.profiles.v1.profiles_pb2 import TouchpointAttributed
 from crm_eventstore import EventStore, RecordedEvent
-from crm_profile.app.profile_events import attribution_in, stream_of
+from crm_profile.app.profile_events import stream_of
 
 __all__ = ["Lineage", "StoredProfile", "lineage", "load_profile"]
 
@@ -88,16 +87,13 @@ async def load_profile(connection: AsyncConnection, store: EventStore,
                          tuple(events), frozenset(str(row[0]) for row in moved))
 
 
-_ATTRIBUTING = frozenset(m.DESCRIPTOR.full_name for m in (TouchpointAttributed, ProfileCreated))
+_ATTRIBUTED = TouchpointAttributed.DESCRIPTOR.full_name
 
 
 def _touchpoints_named(events: list[RecordedEvent]) -> set[str]:
     """The touchpoints ``events`` carry (attributions) or were caused by (observations),
     among other causes (an API key, a split), which no attribution names."""
     named = {e.metadata.causation_id for e in events if e.metadata.causation_id}
-    for event in events:
-        if event.event_type in _ATTRIBUTING:
-            message = message_class(event.event_type).FromString(event.payload)
-            if (attribution := attribution_in(message)) is not None:
-                named.add(attribution.touchpoint.event_id)
+    named |= {TouchpointAttributed.FromString(e.payload).touchpoint.event_id
+              for e in events if e.event_type == _ATTRIBUTED}
     return named

@@ -16,8 +16,8 @@ from crm_messaging.topics import PROFILES
 from crm_profile.app.identifiers import to_wire
 from crm_profile.domain import identity as decided
 
-__all__ = ["Cause", "attribution_in", "consent_observed", "profile_events", "profile_seal",
-           "published", "stream_of"]
+__all__ = ["Cause", "consent_observed", "profile_events", "profile_seal", "published",
+           "stream_of"]
 
 _ASSURANCE = {"verified": wire.ASSURANCE_VERIFIED, "self_asserted": wire.ASSURANCE_SELF_ASSERTED}
 
@@ -55,10 +55,9 @@ class Cause:
 
 def profile_events(decisions: Iterable[decided.Decision], cause: Cause) -> list[StreamAppend]:
     """One append per decision, on the stream of the customer it concerns; but the links
-    and the attribution that follow a ``ProfileCreated`` travel inside it (see
-    :func:`_inside_creations`)."""
+    that follow a ``ProfileCreated`` travel inside it (see :func:`_with_links_inside`)."""
     appends = []
-    for customer_id, message in _inside_creations(_message(d, cause) for d in decisions):
+    for customer_id, message in _with_links_inside(_message(d, cause) for d in decisions):
         event_type, payload = pack_payload(message)
         event = NewEvent(event_type, payload, cause.occurred_at, customer_key=customer_id,
                          topic=PROFILES.name, metadata=cause.metadata)
@@ -66,26 +65,19 @@ def profile_events(decisions: Iterable[decided.Decision], cause: Cause) -> list[
     return appends
 
 
-def _inside_creations(
+def _with_links_inside(
     messages: Iterable[tuple[str, Message]],
 ) -> Iterator[tuple[str, Message]]:
     """The messages, each ``IdentifierLinked`` right after a ``ProfileCreated`` of its
-    customer moved into that ``ProfileCreated``, and so is the ``TouchpointAttributed``
-    of that customer that comes next: a new customer is one event, not one per
-    identifier and one more for its touchpoint. A new visitor with two identifiers was
-    four events (created, two links, attributed), each a row in every store and a
-    message on the topic; now it is one."""
+    customer moved into that ``ProfileCreated``: a new customer is one event, not one per
+    identifier. A new visitor with two identifiers was four events (created, two links,
+    attributed), each a row in every store and a message on the topic; now it is two."""
     created: wire.ProfileCreated | None = None
     for customer_id, message in messages:
-        if created is not None and getattr(message, "customer_id", None) == created.customer_id:
-            if isinstance(message, wire.IdentifierLinked):
-                created.links.append(message)
-                continue
-            if isinstance(message, wire.TouchpointAttributed):
-                created.attributed.CopyFrom(message)
-                yield created.customer_id, created
-                created = None
-                continue
+        if isinstance(message, wire.IdentifierLinked) and created is not None \
+                and message.customer_id == created.customer_id:
+            created.links.append(message)
+            continue
         if created is not None:
             yield created.customer_id, created
         created = message if isinstance(message, wire.ProfileCreated) else None
@@ -93,16 +85,6 @@ def _inside_creations(
             yield customer_id, message
     if created is not None:
         yield created.customer_id, created
-
-
-def attribution_in(message: Message) -> wire.TouchpointAttributed | None:
-    """The attribution a profile event says: a ``TouchpointAttributed``, or the one a
-    ``ProfileCreated`` carries (see :func:`_inside_creations`); None for other events."""
-    if isinstance(message, wire.TouchpointAttributed):
-        return message
-    if isinstance(message, wire.ProfileCreated) and message.HasField("attributed"):
-        return message.attributed
-    return None
 
 
 def _message(decision: decided.Decision, cause: Cause) -> tuple[str, Message]:

@@ -1,7 +1,7 @@
 """A profile as the API shows it: identifiers, traits and consent (folded from events).
 
-Traits come from the touchpoints the profile holds (each attribution carries its
-touchpoint, whose traits it says; source: the channel) and from
+Traits come from the touchpoints the profile holds (each ``TouchpointAttributed``
+carries its touchpoint, whose traits it says; source: the channel) and from
 ``TraitObserved`` events: back-office edits, and, in history written before touchpoints'
 traits stopped getting events of their own, the traits of touchpoints. What a touchpoint
 that moved away said no longer counts here, whichever event says it."""
@@ -15,7 +15,6 @@ from crm.profiles.v1 import profiles_pb2 as wire
 from crm.touchpoints.v1.touchpoints_pb2 import Channel, TouchpointRecorded
 from crm_contracts import from_timestamp, message_class
 from crm_profile.adapters.profiles import StoredProfile
-from crm_profile.app.profile_events import attribution_in
 from crm_profile.domain.profile import ConsentFact, TraitFact, fold
 
 __all__ = ["profile_json"]
@@ -27,10 +26,11 @@ def profile_json(profile: StoredProfile) -> dict[str, Any]:
     merged_at: dict[str, datetime] = {}
     for event in profile.events:
         message = message_class(event.event_type).FromString(event.payload)
-        attribution = attribution_in(message)
-        if attribution is not None and attribution.touchpoint.event_id not in profile.moved_away:
-            traits += _said_by(attribution.touchpoint)
         match message:
+            case wire.TouchpointAttributed() if message.touchpoint.event_id in profile.moved_away:
+                continue  # belongs to someone else now
+            case wire.TouchpointAttributed():
+                traits += _said_by(message.touchpoint)
             case wire.TraitObserved() if event.metadata.causation_id in profile.moved_away:
                 continue  # said by a touchpoint that belongs to someone else now
             case wire.ConsentChanged() if message.evidence_event_id in profile.moved_away:

@@ -42,18 +42,16 @@ class TouchpointAttributed(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., touchpoint: _Optional[_Union[_touchpoints_pb2.TouchpointRecorded, _Mapping]] = ...) -> None: ...
 
 class ProfileCreated(_message.Message):
-    __slots__ = ("customer_id", "source_event_id", "occurred_at", "links", "attributed")
+    __slots__ = ("customer_id", "source_event_id", "occurred_at", "links")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     LINKS_FIELD_NUMBER: _ClassVar[int]
-    ATTRIBUTED_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     source_event_id: str
     occurred_at: _timestamp_pb2.Timestamp
     links: _containers.RepeatedCompositeFieldContainer[IdentifierLinked]
-    attributed: TouchpointAttributed
-    def __init__(self, customer_id: _Optional[str] = ..., source_event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., links: _Optional[_Iterable[_Union[IdentifierLinked, _Mapping]]] = ..., attributed: _Optional[_Union[TouchpointAttributed, _Mapping]] = ...) -> None: ...
+    def __init__(self, customer_id: _Optional[str] = ..., source_event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., links: _Optional[_Iterable[_Union[IdentifierLinked, _Mapping]]] = ...) -> None: ...
 
 class IdentifierLinked(_message.Message):
     __slots__ = ("customer_id", "identifier", "source_event_id", "rule", "assurance")
