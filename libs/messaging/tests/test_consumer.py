@@ -139,7 +139,7 @@ async def test_without_the_inbox_a_redelivery_reaches_the_handler_but_not_a_repe
         await eventually(lambda: _has(engine, "between"))
         assert await applied(engine) == {"again": 1, "between": 1}
         await send(producer, topic, twice)  # redelivered later: the handler's to absorb
-        await eventually(lambda: _async(_counted("no-inbox", topic, "processed") == 3))
+        await eventually(lambda: _counted("no-inbox", topic, "processed") == 3)
 
     assert await applied(engine) == {"again": 2, "between": 1}
     async with engine.connect() as conn:
@@ -408,7 +408,7 @@ async def test_offsets_of_chunks_with_nothing_to_apply_are_committed_at_interval
         await send(producer, topic, _other_event())
         await eventually(lambda: _committed_total(kafka_bootstrap, topic, "idle", 1))
         await send(producer, topic, _other_event(), _other_event())
-        await eventually(lambda: _async(_counted("idle", topic, "ignored") == 3))
+        await eventually(lambda: _counted("idle", topic, "ignored") == 3)
         # Skipped, not committed yet: the first skip committed, the interval has not passed.
         assert await _committed_total(kafka_bootstrap, topic, "idle", 1)
     assert await _committed_total(kafka_bootstrap, topic, "idle", 3)  # at the stop
@@ -419,9 +419,6 @@ def _counted(group: str, topic: str, outcome: str) -> float:
     return REGISTRY.get_sample_value("crm_consumer_messages_total", {
         "group": group, "topic": topic, "outcome": outcome}) or 0
 
-
-async def _async(value: bool) -> bool:
-    return value
 
 
 async def _committed_total(bootstrap: str, topic: str, group: str, expected: int) -> bool:

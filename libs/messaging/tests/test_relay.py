@@ -162,7 +162,7 @@ async def test_an_outbox_found_empty_is_not_fetched_again_before_a_wake_up(
     task = asyncio.create_task(relay.run())
     try:
         await asyncio.wait_for(relay.is_leader.wait(), 10)
-        await eventually(lambda: _async(fetches == 1))  # the outbox was empty at the start
+        await eventually(lambda: fetches == 1)  # the outbox was empty at the start
         await asyncio.sleep(0.2)
         fetches = 0
         await store.append("stream-1", [touchpoint_event(topic, "k1")])
@@ -175,9 +175,6 @@ async def test_an_outbox_found_empty_is_not_fetched_again_before_a_wake_up(
 
     assert fetches == 2
 
-
-async def _async(value: bool) -> bool:
-    return value
 
 
 async def test_batch_after_batch_goes_out_in_order_without_repeats(
