@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_profile.domain.erasure import Erased
 
-__all__ = ["ErasureStore", "Receipt"]
+__all__ = ["ACTIVE_SUPPRESSIONS", "ErasureStore", "Receipt"]
 
 _SEP = chr(31)
 _TOUCHPOINTS_OF = text("""SELECT touchpoint_id FROM identity_attribution
@@ -37,8 +37,9 @@ SELECT unnest(CAST(:tokens AS text[])), :receipt_id
 ON CONFLICT (token) DO UPDATE SET receipt_id = EXCLUDED.receipt_id,
     suppressed_at = clock_timestamp(), lifted_at = NULL
 """)
-_ACTIVE = text("""SELECT token, receipt_id FROM identity_suppressed
-                  WHERE token = ANY(CAST(:tokens AS text[])) AND lifted_at IS NULL""")
+# The suppressions in force among some tokens ({tokens}: the parameter's placeholder).
+ACTIVE_SUPPRESSIONS = """SELECT token, receipt_id FROM identity_suppressed
+                         WHERE token = ANY(CAST({tokens} AS text[])) AND lifted_at IS NULL"""
 _DROPPED = text("""
 UPDATE identity_suppressed SET dropped = dropped + d.n, last_dropped_at = clock_timestamp()
 FROM (SELECT t, count(*) AS n FROM unnest(CAST(:tokens AS text[])) AS t GROUP BY t) AS d
@@ -114,11 +115,6 @@ class ErasureStore:
             "events_redacted": receipt.events_redacted, "rows_scrubbed": receipt.rows_scrubbed})
         await self.connection.execute(_SUPPRESS, {"tokens": sorted(tokens),
                                                   "receipt_id": receipt.receipt_id})
-
-    async def suppressed(self, tokens: Iterable[str]) -> dict[str, str]:
-        """Which of ``tokens`` are suppressed now, with the receipt that suppressed them."""
-        rows = await self.connection.execute(_ACTIVE, {"tokens": sorted(set(tokens))})
-        return {str(token): str(receipt) for token, receipt in rows}
 
     async def count_dropped(self, tokens: list[str]) -> None:
         """Count one dropped touchpoint per occurrence in ``tokens``."""

@@ -14,6 +14,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_eventstore import driver_connection
+from crm_profile.adapters.erasure_store import ACTIVE_SUPPRESSIONS
 from crm_profile.domain.identity import (
     CurrentIdentity,
     Evidence,
@@ -22,7 +23,7 @@ from crm_profile.domain.identity import (
     Profile,
 )
 
-__all__ = ["IdentityStore", "KnownEvidence"]
+__all__ = ["FirstLook", "IdentityStore", "KnownEvidence"]
 
 # Every query here reads by key through an index. The identity tables start empty and
 # grow fast, faster than autovacuum analyses them: without statistics the planner takes a
@@ -39,8 +40,6 @@ _LOCK_PROFILES = """
 SELECT pg_advisory_xact_lock(hashtext('crm-identity-profile:' || current_schema() || id))
 FROM unnest(CAST($1 AS text[])) WITH ORDINALITY AS p(id, n) ORDER BY n
 """
-_SEEN = """SELECT touchpoint_id FROM identity_evidence
-           WHERE touchpoint_id = ANY(CAST($1 AS text[]))"""
 _SHARED = """SELECT identifier, customer_ids FROM identity_shared
              WHERE identifier = ANY(CAST($1 AS text[]))"""
 # Arrays are matched one identifier at a time (a lateral probe of the index for each,
@@ -97,11 +96,28 @@ _PAYLOADS = """SELECT touchpoint_id, touchpoint FROM identity_evidence
 # For each set of identifiers, one stored touchpoint carrying all of them (if any).
 # A join, not a LATERAL ... LIMIT 1: under a LIMIT the planner prefers a sequential
 # scan that stops at the first match, which reads the whole table when there is none.
-_COVERING = """
+_COVERING_OF = """
 SELECT DISTINCT ON (n.ord) n.ord, e.touchpoint_id, e.occurred_at, e.identifiers, e.assurance
-FROM unnest(CAST($1 AS text[])) WITH ORDINALITY AS n(ids, ord)
+FROM unnest(CAST({sets} AS text[])) WITH ORDINALITY AS n(ids, ord)
 JOIN identity_evidence e ON e.identifiers @> string_to_array(n.ids, chr(31))
 ORDER BY n.ord, e.touchpoint_id
+"""
+_COVERING = _COVERING_OF.format(sets="$1")
+# A chunk's first look, in one round trip instead of three: which of its touchpoints
+# were resolved already ($1), which of its identifiers' suppression tokens are in force
+# ($2, the suppression list of adapters.erasure_store) and, for each set of identifiers
+# ($3), a stored touchpoint carrying them all (as _COVERING). Rows tagged by what they
+# are, their columns shared.
+_FIRST_LOOK = f"""
+SELECT 'seen' AS kind, touchpoint_id AS id, NULL::bigint AS ord, NULL::timestamptz AS at,
+       NULL::text[] AS ids, NULL::text AS other
+FROM identity_evidence WHERE touchpoint_id = ANY(CAST($1 AS text[]))
+UNION ALL
+SELECT 'suppressed', token, NULL, NULL, NULL, receipt_id
+FROM ({ACTIVE_SUPPRESSIONS.format(tokens="$2")}) AS s
+UNION ALL
+SELECT 'covering', touchpoint_id, ord, occurred_at, identifiers, assurance
+FROM ({_COVERING_OF.format(sets="$3")}) AS c
 """
 _SAVE_EVIDENCE = """
 WITH saved AS (
@@ -156,6 +172,15 @@ class KnownEvidence:
     queried: frozenset[str]
 
 
+@dataclass(frozen=True)
+class FirstLook:
+    """What a chunk needs to know before it resolves anything (:meth:`IdentityStore.first_look`)."""
+
+    seen: frozenset[str]  # its touchpoints resolved already
+    suppressed: Mapping[str, str]  # the suppression tokens in force, with their receipts
+    covering: Mapping[str, Evidence]  # by touchpoint: a stored one carrying all its identifiers
+
+
 class IdentityStore:
     """Identity tables on the caller's connection (its transaction)."""
 
@@ -185,10 +210,21 @@ class IdentityStore:
             raise RuntimeError("IdentityStore.lock() first: identity is read under the lock")
         return list(await self._driver.fetch(statement, *args))
 
-    async def seen(self, touchpoint_ids: Iterable[str]) -> set[str]:
-        """Which of ``touchpoint_ids`` were resolved already."""
-        rows = await self._fetch(_SEEN, list(touchpoint_ids))
-        return {str(row[0]) for row in rows}
+    async def first_look(self, touchpoint_ids: Iterable[str], tokens: Iterable[str],
+                         covered: Sequence[Evidence]) -> FirstLook:
+        """Which of ``touchpoint_ids`` were resolved already, which of ``tokens`` are
+        suppressed now, and :meth:`covering` of ``covered``: one round trip."""
+        rows: dict[str, list[asyncpg.Record]] = defaultdict(list)
+        for row in await self._fetch(
+                _FIRST_LOOK, list(touchpoint_ids), sorted(set(tokens)),
+                [_SEP.join(sorted(item.identifiers)) for item in covered]):
+            rows[row["kind"]].append(row)
+        return FirstLook(
+            seen=frozenset(str(row["id"]) for row in rows["seen"]),
+            suppressed={str(row["id"]): str(row["other"]) for row in rows["suppressed"]},
+            covering={covered[row["ord"] - 1].touchpoint_id: Evidence(
+                row["id"], row["at"], frozenset(row["ids"]), row["other"])
+                for row in rows["covering"]})
 
     async def evidence_around(
         self, identifiers: Iterable[str], blocked: frozenset[str]

@@ -22,7 +22,7 @@ from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
 from crm_eventstore import EventMetadata, StatementQueue, StreamAppend, UnitOfWork
 from crm_messaging import DeadLetter, FollowUp, InboundMessage, RetryLater
 from crm_profile.adapters.erasure_store import ErasureStore
-from crm_profile.adapters.identity_store import IdentityStore
+from crm_profile.adapters.identity_store import FirstLook, IdentityStore
 from crm_profile.adapters.never_merge_store import NeverMergeStore
 from crm_profile.app.identifiers import evidence_of
 from crm_profile.app.profile_events import Cause, consent_observed, profile_events
@@ -112,12 +112,13 @@ class TouchpointResolver:
         the other's evidence finds it and the transaction is retried (then skips it)."""
         store = IdentityStore(uow.connection)
         await store.lock(shared=True)
-        incoming = await _unseen(store, incoming)
-        suppressed = await self.suppression.carrying(
-            ErasureStore(uow.connection), [(i.evidence.touchpoint_id, i.tokens) for i in incoming])
+        look = await self._first_look(store, incoming)
+        incoming = _unseen(incoming, look.seen)
+        suppressed = self.suppression.carrying(
+            ((i.evidence.touchpoint_id, i.tokens) for i in incoming), look.suppressed)
         candidates = [i for i in incoming if i.evidence.touchpoint_id not in suppressed
                       and not i.evidence.identifiers & self.rules.blocked]
-        covering = await store.covering([i.evidence for i in candidates])
+        covering = _for(candidates, look.covering)
         before = await store.state_for([*(i.evidence for i in candidates), *covering.values()])
         returning = self._returning(before, candidates, covering)
         self.lanes.observe(len(returning), len(incoming))
@@ -135,9 +136,10 @@ class TouchpointResolver:
         """Resolve ``incoming`` under the exclusive lock: anything may change."""
         store = IdentityStore(uow.connection)
         await store.lock()
-        incoming = await _unseen(store, incoming)
+        look = await self._first_look(store, incoming)
+        incoming = _unseen(incoming, look.seen)
         screened = await self.suppression.screen(ErasureStore(uow.connection), [
-            (i.touchpoint, i.tokens, _metadata(i.message)) for i in incoming])
+            (i.touchpoint, i.tokens, _metadata(i.message)) for i in incoming], look.suppressed)
         await uow.append_streams(screened.notices)
         incoming = [i for i in incoming if i.evidence.touchpoint_id not in screened.dropped]
         if not incoming:
@@ -148,9 +150,10 @@ class TouchpointResolver:
             # What is left was not decided with what this round loaded: resolved in the
             # next round, from the store as this round left it, as if it came later
             # (the order of arrival does not change the result). The first round loads
-            # what the likely components need; the next ones, what any may need.
+            # what the likely components need (and takes the covering evidence of the
+            # first look: nothing was resolved since); the next ones, what any may need.
             left = await self._resolve(store, uow, incoming, covered, observe=observe,
-                                       guess=first)
+                                       guess=first, covering=look.covering if first else None)
             if len(left) == len(incoming) and not (covered or first):
                 raise RuntimeError("identity resolution of a chunk made no progress")
             incoming, covered, observe, first = left, frozenset(), False, False
@@ -158,14 +161,18 @@ class TouchpointResolver:
     async def _resolve(
         self, store: IdentityStore, uow: UnitOfWork, incoming: list[_Incoming],
         covered: frozenset[str], *, observe: bool, guess: bool,
+        covering: Mapping[str, Evidence] | None = None,
     ) -> list[_Incoming]:
         """Resolve what of ``incoming`` can be decided with one load of the state; the
         rest is returned, unresolved: the ``covered`` touchpoints (carrying no identifier
         an earlier one of the chunk did not carry with the others: no component is loaded
         for them) that turn out not to be returning customers', and those whose component,
-        once earlier ones of the chunk are decided, reaches beyond what was loaded."""
+        once earlier ones of the chunk are decided, reaches beyond what was loaded.
+        ``covering``: :meth:`IdentityStore.covering` of them, if read already."""
         own = [i.evidence for i in incoming]
-        covering = await store.covering([e for e in own if not e.identifiers & self.rules.blocked])
+        unblocked = [i for i in incoming if not i.evidence.identifiers & self.rules.blocked]
+        covering = (_for(unblocked, covering) if covering is not None
+                    else await store.covering([i.evidence for i in unblocked]))
         evidence = [*own, *covering.values()]
         before = await store.state_for(evidence)
         returning = self._returning(before, incoming, covering)
@@ -185,6 +192,14 @@ class TouchpointResolver:
         await self._write(store, uow, before, state, decided)
         done = {item.evidence.touchpoint_id for item, _ in decided}
         return [i for i in incoming if i.evidence.touchpoint_id not in done]
+
+    async def _first_look(self, store: IdentityStore, incoming: list[_Incoming]) -> FirstLook:
+        """What ``incoming`` needs known first (one round trip): the touchpoints resolved
+        already, the suppressions in force among their tokens, and the stored evidence
+        covering each touchpoint that carries no blocked identifier."""
+        return await store.first_look(
+            (i.evidence.touchpoint_id for i in incoming), (t for i in incoming for t in i.tokens),
+            [i.evidence for i in incoming if not i.evidence.identifiers & self.rules.blocked])
 
     def _read(self, message: InboundMessage) -> _Incoming:
         envelope = message.envelope
@@ -499,10 +514,16 @@ def _covered_earlier(incoming: list[_Incoming], blocked: frozenset[str]) -> froz
     return frozenset(covered)
 
 
-async def _unseen(store: IdentityStore, incoming: list[_Incoming]) -> list[_Incoming]:
-    """``incoming`` without the touchpoints resolved already and repeats (under the lock)."""
-    seen = await store.seen(i.evidence.touchpoint_id for i in incoming)
+def _unseen(incoming: list[_Incoming], seen: frozenset[str]) -> list[_Incoming]:
+    """``incoming`` without the touchpoints resolved already (``seen``, read under the
+    lock) and repeats."""
     return _first_of_each([i for i in incoming if i.evidence.touchpoint_id not in seen])
+
+
+def _for(incoming: list[_Incoming], covering: Mapping[str, Evidence]) -> dict[str, Evidence]:
+    """The part of ``covering`` (by touchpoint) about ``incoming``."""
+    return {i.evidence.touchpoint_id: covering[i.evidence.touchpoint_id] for i in incoming
+            if i.evidence.touchpoint_id in covering}
 
 
 def _first_of_each(incoming: list[_Incoming]) -> list[_Incoming]:

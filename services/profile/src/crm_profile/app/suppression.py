@@ -11,7 +11,7 @@ new person: the old identifiers live on only as tokens).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from crm.profiles.v1 import profiles_pb2 as wire
@@ -50,12 +50,14 @@ class Suppression:
     async def screen(
         self, store: ErasureStore,
         touchpoints: Sequence[tuple[TouchpointRecorded, Sequence[str], EventMetadata]],
+        in_force: Mapping[str, str],
     ) -> Screened:
         """Which of ``touchpoints`` (each with its :meth:`tokens`) carry a suppressed
-        identifier (call under the exclusive lock): dropped, or lifting the suppression
-        with a fresh consent."""
+        identifier, given the suppressions ``in_force`` among their tokens (token ->
+        receipt, read under the exclusive lock): dropped, or lifting the suppression with
+        a fresh consent."""
         tokens = {tp.event_id: ts for tp, ts, _ in touchpoints}
-        active = await store.suppressed(t for ts in tokens.values() for t in ts)
+        active = {t: in_force[t] for ts in tokens.values() for t in ts if t in in_force}
         if not active:
             return Screened(frozenset(), [])
         dropped: set[str] = set()
@@ -82,14 +84,12 @@ class Suppression:
         await self.vault.destroy([touchpoint_key_id(t) for t in dropped])
         return Screened(frozenset(dropped), notices)
 
-    async def carrying(
-        self, store: ErasureStore, touchpoints: Iterable[tuple[str, Sequence[str]]],
-    ) -> frozenset[str]:
-        """Which of ``touchpoints`` (ids, each with its :meth:`tokens`) carry a suppressed
-        identifier (only read: :meth:`screen` decides what becomes of them)."""
-        tokens = dict(touchpoints)
-        active = await store.suppressed(t for ts in tokens.values() for t in ts)
-        return frozenset(tp for tp, ts in tokens.items() if any(t in active for t in ts))
+    @staticmethod
+    def carrying(touchpoints: Iterable[tuple[str, Sequence[str]]],
+                 in_force: Mapping[str, str]) -> frozenset[str]:
+        """Which of ``touchpoints`` (ids, each with its :meth:`tokens`) carry a suppression
+        ``in_force`` (only read: :meth:`screen` decides what becomes of them)."""
+        return frozenset(tp for tp, ts in touchpoints if any(t in in_force for t in ts))
 
 
 def _fresh_consent(touchpoint: TouchpointRecorded) -> bool:
