@@ -420,7 +420,6 @@ def _counted(group: str, topic: str, outcome: str) -> float:
         "group": group, "topic": topic, "outcome": outcome}) or 0
 
 
-
 async def _committed_total(bootstrap: str, topic: str, group: str, expected: int) -> bool:
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
     await reader.start()

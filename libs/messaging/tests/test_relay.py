@@ -176,7 +176,6 @@ async def test_an_outbox_found_empty_is_not_fetched_again_before_a_wake_up(
     assert fetches == 2
 
 
-
 async def test_batch_after_batch_goes_out_in_order_without_repeats(
     store: EventStore, engine: AsyncEngine, producer: AIOKafkaProducer,
     kafka_bootstrap: str, topic: str,
