@@ -209,6 +209,22 @@ def test_every_aware_datetime_round_trips_through_a_timestamp(moment: datetime) 
     assert from_timestamp(to_timestamp(moment)) == moment
 
 
+@given(st.integers(min_value=-62_135_596_800, max_value=253_402_300_799),
+       st.integers(min_value=0, max_value=999_999_999))
+def test_reading_a_timestamp_gives_what_protobuf_gives(seconds: int, nanos: int) -> None:
+    timestamp = Timestamp(seconds=seconds, nanos=nanos)
+    read = from_timestamp(timestamp)
+    assert read == timestamp.ToDatetime(tzinfo=UTC)
+    assert read.tzinfo is UTC
+
+
+@pytest.mark.parametrize(("seconds", "nanos"), [
+    (-62_135_596_801, 0), (253_402_300_800, 0), (0, -1), (0, 1_000_000_000)])
+def test_a_timestamp_out_of_range_is_refused(seconds: int, nanos: int) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        from_timestamp(Timestamp(seconds=seconds, nanos=nanos))
+
+
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="naive datetime"):
         to_timestamp(datetime(2025, 1, 1))
