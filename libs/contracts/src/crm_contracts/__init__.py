@@ -9,6 +9,7 @@ Every Kafka message is an :class:`Envelope` whose payload is a catalogued event:
 
 from crm.common.v1.envelope_pb2 import Envelope, TraceContext
 from crm_contracts.catalogue import event_types, generated_files, is_event, message_class
+from crm_contracts.channels import channel_name
 from crm_contracts.envelopes import (
     decode_envelope,
     encode_envelope,
@@ -26,6 +27,7 @@ __all__ = [
     "MalformedMessage",
     "TraceContext",
     "UnknownEventType",
+    "channel_name",
     "decode_envelope",
     "encode_envelope",
     "event_types",

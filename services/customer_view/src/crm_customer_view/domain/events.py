@@ -15,7 +15,7 @@ from crm.common.v1 import types_pb2
 from crm.common.v1.envelope_pb2 import Envelope
 from crm.profiles.v1 import profiles_pb2 as profiles
 from crm.touchpoints.v1 import touchpoints_pb2 as touchpoints
-from crm_contracts import from_timestamp, unpack_payload
+from crm_contracts import channel_name, from_timestamp, unpack_payload
 from crm_customer_view.domain.facts import (
     ConsentFact,
     ConsentState,
@@ -201,7 +201,6 @@ def _enum_names(prefix: str, items: list[tuple[str, int]]) -> Mapping[int, str]:
     return MappingProxyType({number: name.removeprefix(prefix).lower() for name, number in items})
 
 
-_CHANNELS = _enum_names("CHANNEL_", touchpoints.Channel.items())
 _IDENTIFIER_TYPES = _enum_names("IDENTIFIER_TYPE_", types_pb2.IdentifierType.items())
 
 
@@ -213,7 +212,7 @@ def touchpoint_from_proto(message: touchpoints.TouchpointRecorded) -> Touchpoint
     """The touchpoint as a plain value (unknown enum numbers read as ``unspecified``)."""
     return Touchpoint(
         event_id=message.event_id,
-        channel=_CHANNELS.get(message.channel, "unspecified"),
+        channel=channel_name(message.channel),
         type=message.type,
         occurred_at=from_timestamp(message.occurred_at),
         identifiers=tuple(_identifier(i) for i in message.identifiers if i.value),

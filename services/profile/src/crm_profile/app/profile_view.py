@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from crm.profiles.v1 import profiles_pb2 as wire
-from crm.touchpoints.v1.touchpoints_pb2 import Channel, TouchpointRecorded
-from crm_contracts import from_timestamp, message_class
+from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
+from crm_contracts import channel_name, from_timestamp, message_class
 from crm_profile.adapters.profiles import StoredProfile
 from crm_profile.domain.profile import ConsentFact, TraitFact, fold
 
@@ -65,8 +65,9 @@ def profile_json(profile: StoredProfile) -> dict[str, Any]:
 
 def _said_by(touchpoint: TouchpointRecorded) -> list[TraitFact]:
     """The traits ``touchpoint`` carries, observed when it occurred, through its channel;
-    ties between equal times are broken by the touchpoint's id."""
-    source = Channel.Name(touchpoint.channel).removeprefix("CHANNEL_").lower()
+    ties between equal times are broken by the touchpoint's id. A channel this build does
+    not know is ``unspecified``, as in the customer view."""
+    source = channel_name(touchpoint.channel)
     when = from_timestamp(touchpoint.occurred_at)
     return [TraitFact(name, value, source, when, touchpoint.event_id)
             for name, value in touchpoint.traits.items()]
