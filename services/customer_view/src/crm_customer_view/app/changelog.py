@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from crm.common.v1.types_pb2 import Money
 from crm.customer_view.v1 import customer_view_pb2 as wire
-from crm_contracts import pack_payload, to_timestamp
+from crm_contracts import pack_payload, set_timestamp
 from crm_contracts.privacy import customer_key_id
 from crm_customer_view.domain import CustomerRecord, ErasedValues, RecordChange, Redirect
 from crm_customer_view.domain.masking import mask_identifier, mask_trait
@@ -102,101 +102,110 @@ def redacted(payload: bytes, taken: ErasedValues) -> bytes | None:
 def record_changed(change: RecordChange, at: datetime) -> wire.CustomerRecordChanged:
     """The changelog event of one change (the record masked)."""
     message = wire.CustomerRecordChanged(customer_id=change.customer_id,
-                                         changed=list(change.changed),
-                                         occurred_at=to_timestamp(at))
+                                         changed=list(change.changed))
+    set_timestamp(message.occurred_at, at)
     after = change.after
     if isinstance(after, Redirect):
         message.merged_into = after.survivor_id
     else:
         message.version = after.freshness.version
         message.erased = after.erased
-        message.record.CopyFrom(masked_record(after))
+        _fill_masked(after, message.record)
     return message
 
 
 def masked_record(record: CustomerRecord) -> wire.CustomerRecord:
     """The record as a caller without ``customers:read:pii`` reads it."""
-    message = wire.CustomerRecord(
-        customer_id=record.customer_id, merged_ids=list(record.merged_ids),
-        erased=record.erased, segments=list(record.segments),
-        recent_campaign_contacts=list(record.recent_campaign_contacts))
+    message = wire.CustomerRecord()
+    _fill_masked(record, message)
+    return message
+
+
+# Fields are set in place, sub-messages included (``add``, ``set_timestamp``): building a
+# sub-message and handing it over (a constructor's argument, ``append``, ``CopyFrom``)
+# copies it, and made the masked record ~19 us of a small record's ~50 us in the view.
+def _fill_masked(record: CustomerRecord, message: wire.CustomerRecord) -> None:
+    message.customer_id = record.customer_id
+    message.merged_ids.extend(record.merged_ids)
+    message.erased = record.erased
+    message.segments.extend(record.segments)
+    message.recent_campaign_contacts.extend(record.recent_campaign_contacts)
     _identifiers(record, message)
     _traits(record, message)
-    message.consent.extend(
-        wire.Consent(channel=c.channel, purpose=c.purpose, state=_CONSENT[c.state],
-                     evidence_event_id=c.evidence_event_id,
-                     occurred_at=to_timestamp(c.occurred_at)) for c in record.consent)
+    for value in record.consent:
+        consent = message.consent.add(channel=value.channel, purpose=value.purpose,
+                                      state=_CONSENT[value.state],
+                                      evidence_event_id=value.evidence_event_id)
+        set_timestamp(consent.occurred_at, value.occurred_at)
     for summary in record.channels:
-        message.channels[summary.channel].CopyFrom(wire.ChannelSummary(
-            interactions=summary.interactions,
-            first_interaction=to_timestamp(summary.first_interaction),
-            last_interaction=to_timestamp(summary.last_interaction)))
+        channel = message.channels[summary.channel]
+        channel.interactions = summary.interactions
+        set_timestamp(channel.first_interaction, summary.first_interaction)
+        set_timestamp(channel.last_interaction, summary.last_interaction)
     _orders(record, message)
     _scores(record, message)
-    message.open_complaints.extend(
-        wire.OpenComplaint(event_id=c.event_id, channel=c.channel, category=c.category,
-                           severity=c.severity, occurred_at=to_timestamp(c.occurred_at))
-        for c in record.open_complaints)
+    for complaint in record.open_complaints:
+        added = message.open_complaints.add(
+            event_id=complaint.event_id, channel=complaint.channel,
+            category=complaint.category, severity=complaint.severity)
+        set_timestamp(added.occurred_at, complaint.occurred_at)
     message.freshness.version = record.freshness.version
     if record.freshness.last_event_at is not None:
-        message.freshness.last_event_at.CopyFrom(to_timestamp(record.freshness.last_event_at))
-    return message
+        set_timestamp(message.freshness.last_event_at, record.freshness.last_event_at)
 
 
 def _identifiers(record: CustomerRecord, message: wire.CustomerRecord) -> None:
     for identifier in record.identifiers:
-        message.identifiers[identifier.type].values.append(wire.IdentifierSeen(
-            value=mask_identifier(identifier.type, identifier.value),
-            first_seen=to_timestamp(identifier.first_seen),
-            last_seen=to_timestamp(identifier.last_seen), shared=identifier.shared))
+        seen = message.identifiers[identifier.type].values.add(
+            value=mask_identifier(identifier.type, identifier.value), shared=identifier.shared)
+        set_timestamp(seen.first_seen, identifier.first_seen)
+        set_timestamp(seen.last_seen, identifier.last_seen)
 
 
 def _traits(record: CustomerRecord, message: wire.CustomerRecord) -> None:
     for trait in record.traits:
-        message.traits[trait.name].CopyFrom(wire.Trait(
-            value=mask_trait(trait.name, trait.value), source=trait.source,
-            occurred_at=to_timestamp(trait.occurred_at), event_id=trait.event_id))
+        shown = message.traits[trait.name]
+        shown.value = mask_trait(trait.name, trait.value)
+        shown.source, shown.event_id = trait.source, trait.event_id
+        set_timestamp(shown.occurred_at, trait.occurred_at)
 
 
 def _orders(record: CustomerRecord, message: wire.CustomerRecord) -> None:
     orders, out = record.orders, message.orders
     out.currency, out.orders = orders.currency, orders.orders
-    out.lifetime_revenue.CopyFrom(_money(orders.lifetime_revenue, orders.currency))
+    _set_money(out.lifetime_revenue, orders.lifetime_revenue, orders.currency)
     if orders.average_order_value is not None:
-        out.average_order_value.CopyFrom(_money(orders.average_order_value, orders.currency))
+        _set_money(out.average_order_value, orders.average_order_value, orders.currency)
     if orders.last_order_at is not None:
-        out.last_order_at.CopyFrom(to_timestamp(orders.last_order_at))
-    out.unconverted.extend(
-        wire.Unconverted(event_id=u.event_id, type=u.type,
-                         amount=Money(amount=u.amount, currency=u.currency))
-        for u in orders.unconverted)
+        set_timestamp(out.last_order_at, orders.last_order_at)
+    for u in orders.unconverted:
+        unconverted = out.unconverted.add(event_id=u.event_id, type=u.type)
+        unconverted.amount.amount, unconverted.amount.currency = u.amount, u.currency
 
 
 def _scores(record: CustomerRecord, message: wire.CustomerRecord) -> None:
     currency = record.orders.currency
     if record.rfm is not None:
-        rfm = record.rfm
-        message.rfm.CopyFrom(wire.RfmScores(
-            recency=rfm.recency, frequency=rfm.frequency, monetary=rfm.monetary,
-            score=rfm.code, days_since_last_order=rfm.days_since_last_order))
+        rfm, out = record.rfm, message.rfm
+        out.recency, out.frequency, out.monetary = rfm.recency, rfm.frequency, rfm.monetary
+        out.score, out.days_since_last_order = rfm.code, rfm.days_since_last_order
     if record.clv is not None:
-        clv = record.clv
-        message.clv.CopyFrom(wire.ClvEstimate(
-            value=_money(clv.value, currency), annual_margin=_money(clv.annual_margin, currency),
-            revenue_per_year=_money(clv.revenue_per_year, currency),
-            contacts_per_year=str(clv.contacts_per_year), observed_days=clv.observed_days,
-            horizon_years=clv.horizon_years))
-    message.satisfaction.nps.CopyFrom(_score(record.satisfaction.nps))
-    message.satisfaction.csat.CopyFrom(_score(record.satisfaction.csat))
+        clv, estimate = record.clv, message.clv
+        _set_money(estimate.value, clv.value, currency)
+        _set_money(estimate.annual_margin, clv.annual_margin, currency)
+        _set_money(estimate.revenue_per_year, clv.revenue_per_year, currency)
+        estimate.contacts_per_year = str(clv.contacts_per_year)
+        estimate.observed_days, estimate.horizon_years = clv.observed_days, clv.horizon_years
+    _set_score(message.satisfaction.nps, record.satisfaction.nps)
+    _set_score(message.satisfaction.csat, record.satisfaction.csat)
 
 
-def _score(summary: ScoreSummary) -> wire.ScoreSummary:
-    average = "" if summary.average is None else str(summary.average)
-    score = wire.ScoreSummary(average=average, responses=summary.responses)
+def _set_score(out: wire.ScoreSummary, summary: ScoreSummary) -> None:
+    out.average = "" if summary.average is None else str(summary.average)
+    out.responses = summary.responses
     if summary.latest is not None:
-        score.latest = summary.latest
-    return score
+        out.latest = summary.latest
 
 
-def _money(amount: Decimal, currency: str) -> Money:
-    return Money(amount=str(amount), currency=currency)
+def _set_money(out: Money, amount: Decimal, currency: str) -> None:
+    out.amount, out.currency = str(amount), currency
