@@ -35,9 +35,16 @@ def evidence_of(touchpoint: TouchpointRecorded) -> Evidence:
 
 def to_wire(identifier: str) -> WireIdentifier:
     """``email:ada@example.com`` as a typed wire identifier."""
+    wire = WireIdentifier()
+    set_wire(wire, identifier)
+    return wire
+
+
+def set_wire(target: WireIdentifier, identifier: str) -> None:
+    """Write ``identifier`` into ``target`` (a message's field, set in place: no copy)."""
     kind, _, value = identifier.partition(":")
-    return WireIdentifier(type=_WIRE_TYPES.get(kind, IdentifierType.IDENTIFIER_TYPE_UNSPECIFIED),
-                          value=value)
+    target.type = _WIRE_TYPES.get(kind, IdentifierType.IDENTIFIER_TYPE_UNSPECIFIED)
+    target.value = value
 
 
 def from_wire(identifier: WireIdentifier) -> str | None:

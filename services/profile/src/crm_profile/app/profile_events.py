@@ -9,11 +9,11 @@ from google.protobuf.message import Message
 
 from crm.profiles.v1 import profiles_pb2 as wire
 from crm.touchpoints.v1.touchpoints_pb2 import TouchpointRecorded
-from crm_contracts import from_timestamp, pack_payload, to_timestamp
+from crm_contracts import from_timestamp, pack_payload, set_timestamp
 from crm_contracts.privacy import customer_key_id
 from crm_eventstore import EventMetadata, NewEvent, RecordedEvent, StreamAppend
 from crm_messaging.topics import PROFILES
-from crm_profile.app.identifiers import to_wire
+from crm_profile.app.identifiers import set_wire, to_wire
 from crm_profile.domain import identity as decided
 
 __all__ = ["Cause", "consent_observed", "profile_events", "profile_seal", "published",
@@ -57,7 +57,7 @@ def profile_events(decisions: Iterable[decided.Decision], cause: Cause) -> list[
     """One append per decision, on the stream of the customer it concerns; but the links
     that follow a ``ProfileCreated`` travel inside it (see :func:`_with_links_inside`)."""
     appends = []
-    for customer_id, message in _with_links_inside(_message(d, cause) for d in decisions):
+    for customer_id, message in _messages(decisions, cause):
         event_type, payload = pack_payload(message)
         event = NewEvent(event_type, payload, cause.occurred_at, customer_key=customer_id,
                          topic=PROFILES.name, metadata=cause.metadata)
@@ -65,40 +65,54 @@ def profile_events(decisions: Iterable[decided.Decision], cause: Cause) -> list[
     return appends
 
 
-def _with_links_inside(
-    messages: Iterable[tuple[str, Message]],
+def _messages(
+    decisions: Iterable[decided.Decision], cause: Cause,
 ) -> Iterator[tuple[str, Message]]:
-    """The messages, each ``IdentifierLinked`` right after a ``ProfileCreated`` of its
-    customer moved into that ``ProfileCreated``: a new customer is one event, not one per
-    identifier. A new visitor with two identifiers was four events (created, two links,
-    attributed), each a row in every store and a message on the topic; now it is two."""
+    """The message of each decision, but each ``IdentifierLinked`` right after a
+    ``ProfileCreated`` of its customer written into that ``ProfileCreated``: a new
+    customer is one event, not one per identifier. A new visitor with two identifiers was
+    four events (created, two links, attributed), each a row in every store and a message
+    on the topic; now it is two."""
     created: wire.ProfileCreated | None = None
-    for customer_id, message in messages:
-        if isinstance(message, wire.IdentifierLinked) and created is not None \
-                and message.customer_id == created.customer_id:
-            created.links.append(message)
+    for decision in decisions:
+        if isinstance(decision, decided.IdentifierLinked) and created is not None \
+                and decision.customer_id == created.customer_id:
+            _link(created.links.add(), decision)
             continue
         if created is not None:
             yield created.customer_id, created
-        created = message if isinstance(message, wire.ProfileCreated) else None
-        if created is None:
+            created = None
+        customer_id, message = _message(decision, cause)
+        if isinstance(message, wire.ProfileCreated):
+            created = message
+        else:
             yield customer_id, message
     if created is not None:
         yield created.customer_id, created
+
+
+# Sub-messages are written in place (set_wire, set_timestamp, MergeFromString): a built
+# one handed to a constructor, or appended, is copied, and a new visitor's events are
+# built under the identity lock.
+def _link(message: wire.IdentifierLinked, decision: decided.IdentifierLinked) -> None:
+    message.customer_id = decision.customer_id
+    set_wire(message.identifier, decision.identifier)
+    message.source_event_id, message.rule = decision.touchpoint_id, decision.rule
+    message.assurance = _ASSURANCE.get(decision.assurance, wire.ASSURANCE_UNSPECIFIED)
 
 
 def _message(decision: decided.Decision, cause: Cause) -> tuple[str, Message]:
     source = cause.touchpoint_id
     match decision:
         case decided.ProfileCreated():
-            return decision.customer_id, wire.ProfileCreated(
-                customer_id=decision.customer_id, source_event_id=source,
-                occurred_at=to_timestamp(cause.occurred_at))
+            created = wire.ProfileCreated(customer_id=decision.customer_id,
+                                          source_event_id=source)
+            set_timestamp(created.occurred_at, cause.occurred_at)
+            return decision.customer_id, created
         case decided.IdentifierLinked():
-            return decision.customer_id, wire.IdentifierLinked(
-                customer_id=decision.customer_id, identifier=to_wire(decision.identifier),
-                source_event_id=decision.touchpoint_id, rule=decision.rule,
-                assurance=_ASSURANCE.get(decision.assurance, wire.ASSURANCE_UNSPECIFIED))
+            linked = wire.IdentifierLinked()
+            _link(linked, decision)
+            return decision.customer_id, linked
         case decided.ProfilesMerged():
             return decision.survivor_id, wire.ProfilesMerged(
                 survivor_id=decision.survivor_id, merged_away_id=decision.merged_away_id,
@@ -118,9 +132,9 @@ def _message(decision: decided.Decision, cause: Cause) -> tuple[str, Message]:
                 identifiers=[to_wire(i) for i in sorted(decision.identifiers)],
                 reason=decision.reason, source_event_id=source)
         case decided.TouchpointAttributed():
-            touchpoint = TouchpointRecorded.FromString(cause.touchpoints[decision.touchpoint_id])
-            return decision.customer_id, wire.TouchpointAttributed(
-                customer_id=decision.customer_id, touchpoint=touchpoint)
+            attributed = wire.TouchpointAttributed(customer_id=decision.customer_id)
+            attributed.touchpoint.MergeFromString(cause.touchpoints[decision.touchpoint_id])
+            return decision.customer_id, attributed
         case decided.TouchpointUnattributed():
             return decision.customer_id, wire.TouchpointUnattributed(
                 customer_id=decision.customer_id, touchpoint_event_id=decision.touchpoint_id,
