@@ -8,7 +8,7 @@ from crm.touchpoints.v1.touchpoints_pb2 import Channel, TouchpointRecorded
 from crm_contracts import from_timestamp
 from crm_profile.domain.identity import Evidence, make_identifier
 
-__all__ = ["evidence_of", "from_wire", "to_wire"]
+__all__ = ["evidence_of", "from_wire", "set_wire", "to_wire"]
 
 _TYPES = {
     IdentifierType.IDENTIFIER_TYPE_CUSTOMER_NUMBER: "customer_number",
