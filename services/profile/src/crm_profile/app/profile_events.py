@@ -55,7 +55,7 @@ class Cause:
 
 def profile_events(decisions: Iterable[decided.Decision], cause: Cause) -> list[StreamAppend]:
     """One append per decision, on the stream of the customer it concerns; but the links
-    that follow a ``ProfileCreated`` travel inside it (see :func:`_with_links_inside`)."""
+    that follow a ``ProfileCreated`` travel inside it (see :func:`_messages`)."""
     appends = []
     for customer_id, message in _messages(decisions, cause):
         event_type, payload = pack_payload(message)
