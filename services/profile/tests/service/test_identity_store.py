@@ -1,5 +1,6 @@
 """The identity tables read by identifier: each touchpoint carrying any identifier asked
-about, once, and the state around evidence read in two parts as in one."""
+about, once, the state around evidence read in two parts as in one, and identifiers
+that an array literal would quote passing through unchanged."""
 
 from datetime import UTC, datetime
 
@@ -93,3 +94,32 @@ async def test_the_state_read_in_two_parts_is_the_state_read_at_once(
                                  "tp-grace": "grace"}
     assert whole.shared == {"phone:+15550001": frozenset({"ada", "lin"})}
     assert whole.blocked == STATE.blocked
+
+
+async def test_identifiers_with_quotes_commas_and_braces_come_back_as_they_went(
+    engine: AsyncEngine,
+) -> None:
+    # Lists of identifiers travel as one text split by the statement (_packed): whatever
+    # an array literal would have to quote must come back unchanged.
+    odd = seen("tp-odd", 'anonymous_id:a,"b"', "anonymous_id:{c} d\\e", "email:ü@example.com")
+    profile = Profile("odd", odd.identifiers, 7)  # new to the store: it numbers it
+    async with engine.begin() as conn:
+        store = IdentityStore(conn)
+        await store.lock()
+        await store.save_evidence({odd: b"tp"})
+        await store.save(CurrentIdentity(), CurrentIdentity(
+            profiles={"odd": profile}, attribution={"tp-odd": "odd"}))
+    async with engine.begin() as conn:
+        store = IdentityStore(conn)
+        await store.lock()
+        found, _ = await store.evidence_with(['anonymous_id:a,"b"'], [])
+        state = await store.state_for([odd])
+        covering = await store.covering([seen("tp-new", "anonymous_id:{c} d\\e")])
+        look = await store.first_look(["tp-odd", "tp-new"], [], [odd])
+
+    assert found == [odd]
+    assert state.profiles["odd"].identifiers == odd.identifiers
+    assert state.attribution == {"tp-odd": "odd"}
+    assert covering == {"tp-new": odd}
+    assert look.seen == frozenset({"tp-odd"})
+    assert look.covering == {"tp-odd": odd}
