@@ -37,9 +37,9 @@ SELECT unnest(CAST(:tokens AS text[])), :receipt_id
 ON CONFLICT (token) DO UPDATE SET receipt_id = EXCLUDED.receipt_id,
     suppressed_at = clock_timestamp(), lifted_at = NULL
 """)
-# The suppressions in force among some tokens ({tokens}: the parameter's placeholder).
+# The suppressions in force among some tokens ({tokens}: an expression of type text[]).
 ACTIVE_SUPPRESSIONS = """SELECT token, receipt_id FROM identity_suppressed
-                         WHERE token = ANY(CAST({tokens} AS text[])) AND lifted_at IS NULL"""
+                         WHERE token = ANY({tokens}) AND lifted_at IS NULL"""
 _DROPPED = text("""
 UPDATE identity_suppressed SET dropped = dropped + d.n, last_dropped_at = clock_timestamp()
 FROM (SELECT t, count(*) AS n FROM unnest(CAST(:tokens AS text[])) AS t GROUP BY t) AS d
