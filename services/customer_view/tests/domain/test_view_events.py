@@ -153,6 +153,17 @@ def test_a_new_profile_is_created_then_linked_to_each_identifier_it_carries() ->
     assert len({fact.key for fact in parts}) == 3  # each part its own idempotency key
 
 
+def test_an_attribution_carrying_links_is_the_touchpoint_then_each_identifier_it_linked(
+) -> None:
+    phone = types_pb2.Identifier(type=types_pb2.IDENTIFIER_TYPE_PHONE, value="+12125552671")
+    message = attributed()
+    message.links.add(customer_id="c1", identifier=phone, rule="seen_together")
+    touchpoint, link = facts(message)
+    assert isinstance(touchpoint, TouchpointFact) and touchpoint.touchpoint.event_id == "tp-1"
+    assert link == IdentifierFact("c1", Identifier("phone", "+12125552671"), META, 1)
+    assert (touchpoint.key, link.key) == ("ev-1/0", "ev-1/1")
+
+
 @pytest.mark.parametrize("link", [
     profiles.IdentifierLinked(customer_id="c2", identifier=EMAIL),
     profiles.IdentifierLinked(identifier=EMAIL),
@@ -164,6 +175,10 @@ def test_a_new_profile_whose_link_is_not_its_own_or_is_empty_is_refused(
     created = profiles.ProfileCreated(customer_id="c1", links=[link])
     with pytest.raises(InvalidEvent, match="ProfileCreated"):
         facts(created)
+    carrying = attributed()
+    carrying.links.append(link)
+    with pytest.raises(InvalidEvent, match="TouchpointAttributed"):
+        facts(carrying)
 
 
 def test_a_trait_without_a_source_says_unknown_and_one_without_a_time_takes_the_events() -> None:

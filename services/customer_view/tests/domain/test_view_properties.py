@@ -121,7 +121,15 @@ class Event:
         copy = type(self.message)()
         copy.CopyFrom(self.message)
         copy.customer_id = customer
+        for link in getattr(copy, "links", ()):
+            link.customer_id = customer
         return replace(self, message=copy)
+
+    def links(self) -> list[Event]:
+        """The links the event carries, as events of their own (as older history has
+        them): they stay when the touchpoint that made them goes."""
+        return [replace(self, message=link, event_id=f"{self.event_id}-link-{n}")
+                for n, link in enumerate(getattr(self.message, "links", ()))]
 
 
 Said: TypeAlias = tuple[Message, datetime, str]
@@ -231,8 +239,11 @@ def customer_events(
         at = T0 + timedelta(hours=draw(hours))
         if kind == "touchpoint":
             touchpoint = draw(touchpoint_messages(customer, mint("tp")))
+            # It may carry the links it made (history before: IdentifierLinked events).
+            carried = draw(st.sampled_from([(), (email(customer, 0),), (email(customer, 1),)]))
             message: Message = profiles.TouchpointAttributed(
-                customer_id=customer, touchpoint=touchpoint)
+                customer_id=customer, touchpoint=touchpoint, links=[profiles.IdentifierLinked(
+                    customer_id=customer, identifier=identifier(EMAIL, v)) for v in carried])
             at = touchpoint.occurred_at.ToDatetime(tzinfo=UTC)
             events += observations(customer, touchpoint)
         elif kind == "trait":
@@ -537,9 +548,9 @@ def a_merge_and_its_unmerge(draw: st.DrawFn) -> tuple[list[Event], list[Event]]:
     base = [replace(e, position=e.position * 10) for e in positioned(draw, mint, items)]
     merge_at = draw(st.integers(0, len(base))) * 10 + 4
     unmerge_at = draw(st.integers(merge_at // 10, len(base))) * 10 + 6
-    linked = sorted({e.message.identifier.value for e in base
-                     if isinstance(e.message, profiles.IdentifierLinked)
-                     and e.message.customer_id == "c1" and e.position < unmerge_at})
+    linked = sorted({link.message.identifier.value for e in base for link in [e, *e.links()]
+                     if isinstance(link.message, profiles.IdentifierLinked)
+                     and link.message.customer_id == "c1" and e.position < unmerge_at})
     detour = [
         Event(profiles.ProfilesMerged(survivor_id="c0", merged_away_id="c1"), mint(),
               merge_at, T0 + timedelta(hours=draw(hours))),
@@ -585,7 +596,7 @@ def test_an_unattribution_takes_the_touchpoint_out_of_the_record_entirely(
         customer_id=taken.message.customer_id,
         touchpoint_event_id=touchpoint.event_id), "undo", last + len(told) + 1, taken.at)
     facts_with_undo = [f for e in [*others, taken, *told, undo] for f in e.facts()]
-    facts_without = [f for e in others for f in e.facts()]
+    facts_without = [f for e in [*others, *taken.links()] for f in e.facts()]
     for customer in world.customers():
         with_undo = record_of(customer, facts_with_undo)
         without = record_of(customer, facts_without)
@@ -618,8 +629,8 @@ def test_a_touchpoint_that_changes_hands_takes_what_it_said_with_it(
     if data.draw(st.booleans()):  # the profile service says it again for the new owner
         move += published(observations(new, touchpoint), last + len(told_old) + 1)
     moved = [f for e in [*others, taken, *told_old, *move] for f in e.facts()]
-    never_old = [f for e in [*others, *move] for f in e.facts()]
-    without = [f for e in others for f in e.facts()]
+    never_old = [f for e in [*others, *taken.links(), *move] for f in e.facts()]
+    without = [f for e in [*others, *taken.links()] for f in e.facts()]
 
     def root(customer: str, facts: list[Fact]) -> str:
         record = record_of(customer, facts)

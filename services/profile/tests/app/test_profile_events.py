@@ -25,8 +25,9 @@ def _published(appends: list[StreamAppend]) -> list[tuple[str, object]]:
             for a in appends for e in a.events]
 
 
-def _link(customer_id: str, identifier: str, rule: str = "new_profile") -> decided.Decision:
-    return decided.IdentifierLinked(customer_id, identifier, "tp-1", rule, "verified")
+def _link(customer_id: str, identifier: str, rule: str = "new_profile",
+          touchpoint_id: str = "tp-1") -> decided.Decision:
+    return decided.IdentifierLinked(customer_id, identifier, touchpoint_id, rule, "verified")
 
 
 def test_a_new_profile_carries_the_links_that_follow_it_then_comes_the_attribution() -> None:
@@ -45,7 +46,37 @@ def test_a_new_profile_carries_the_links_that_follow_it_then_comes_the_attributi
     assert attributed.touchpoint.event_id == "tp-1"
 
 
-def test_links_of_a_known_profile_or_after_another_event_stay_events_of_their_own() -> None:
+def test_a_known_profile_seen_with_new_identifiers_is_one_attribution_carrying_the_links(
+) -> None:
+    decisions = [_link("c0", EMAIL, "seen_together"), _link("c0", PHONE, "seen_together"),
+                 decided.TouchpointAttributed("c0", "tp-1")]
+    [(stream, attributed)] = _published(profile_events(decisions, _cause("tp-1")))
+    assert stream == "profile-c0"
+    assert isinstance(attributed, wire.TouchpointAttributed)
+    assert (attributed.customer_id, attributed.touchpoint.event_id) == ("c0", "tp-1")
+    assert [(link.customer_id, link.identifier.value, link.source_event_id, link.rule)
+            for link in attributed.links] == [
+        ("c0", "ada@example.com", "tp-1", "seen_together"),
+        ("c0", "+12125552671", "tp-1", "seen_together")]
+
+
+def test_links_by_another_touchpoint_or_of_another_customer_stay_out_of_an_attribution(
+) -> None:
+    decisions = [_link("c0", EMAIL, "seen_together", touchpoint_id="tp-2"),
+                 _link("c0", PHONE, "seen_together"),
+                 decided.TouchpointAttributed("c0", "tp-1"),
+                 _link("c2", "email:grace@example.com", "seen_together"),
+                 decided.TouchpointAttributed("c1", "tp-1")]
+    published = _published(profile_events(decisions, _cause("tp-1", "tp-2")))
+    assert [(stream, type(m).__name__, [link.identifier.value for link in getattr(m, "links", [])])
+            for stream, m in published] == [
+        ("profile-c0", "IdentifierLinked", []),
+        ("profile-c0", "TouchpointAttributed", ["+12125552671"]),
+        ("profile-c2", "IdentifierLinked", []),
+        ("profile-c1", "TouchpointAttributed", [])]
+
+
+def test_links_not_right_before_their_attribution_stay_events_of_their_own() -> None:
     decisions = [_link("c0", EMAIL, "seen_together"),
                  decided.ProfileCreated("c1", frozenset({PHONE})),
                  _link("c2", "email:grace@example.com"),

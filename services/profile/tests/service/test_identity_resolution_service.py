@@ -39,7 +39,11 @@ async def test_a_call_and_a_web_visit_sharing_an_email_become_one_profile(
     phone = next(d for d in linked if d["identifier"]["value"] == "+14155552671")
     assert phone["assurance"] == "ASSURANCE_VERIFIED"
     assert phone["source_event_id"] == call.event_id
+    web = next(d for d in linked if d["identifier"]["value"] == "web-7f3a")
+    assert (web["rule"], web["source_event_id"]) == ("seen_together", visit.event_id)
     await _published_attributions(engine, 2)
+    # The web id's link travels inside the visit's attribution: no event of its own.
+    assert await _events_of_type(engine, "IdentifierLinked") == 0
 
 
 async def test_a_touchpoint_bridging_two_profiles_merges_them_and_the_old_id_redirects(
@@ -145,6 +149,12 @@ async def _published_attributions(engine: AsyncEngine, expected: int) -> None:
             "SELECT count(*) FROM events WHERE event_type = 'crm.profiles.v1.TouchpointAttributed'"
             " AND topic = 'crm.profiles.v1'"))).scalar_one()
     assert count == expected
+
+
+async def _events_of_type(engine: AsyncEngine, name: str) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM events WHERE event_type = :t"),
+                                       {"t": f"crm.profiles.v1.{name}"})).scalar_one())
 
 
 async def _trait_events_caused_by(engine: AsyncEngine, *touchpoint_ids: str) -> int:

@@ -120,18 +120,24 @@ def _translate(message: Message, meta: EventMeta) -> tuple[Fact, ...]:
 
 def _attributed(message: profiles.TouchpointAttributed, meta: EventMeta) -> tuple[Fact, ...]:
     _require(message, customer_id=message.customer_id, touchpoint=message.touchpoint.event_id)
-    return (TouchpointFact(message.customer_id, touchpoint_from_proto(message.touchpoint), meta),)
+    touchpoint = touchpoint_from_proto(message.touchpoint)
+    return (TouchpointFact(message.customer_id, touchpoint, meta), *_links(message, meta))
 
 
 def _created(message: profiles.ProfileCreated, meta: EventMeta) -> tuple[Fact, ...]:
     _require(message, customer_id=message.customer_id)
+    creation = CreationFact(message.customer_id, _time(message.occurred_at, meta), meta)
+    return (creation, *_links(message, meta))
+
+
+def _links(message: profiles.ProfileCreated | profiles.TouchpointAttributed,
+           meta: EventMeta) -> tuple[IdentifierFact, ...]:
+    """The links an event carries (parts 1, 2, ... of it), each its customer's."""
     for n, link in enumerate(message.links):
         if link.customer_id != message.customer_id or not link.identifier.value:
             raise InvalidEvent(_name(message), f"links[{n}] is not an identifier of "
                                f"{message.customer_id} (customer {link.customer_id!r})")
-    creation = CreationFact(message.customer_id, _time(message.occurred_at, meta), meta)
-    return (creation, *(_linked(link, meta, part)
-                        for part, link in enumerate(message.links, 1)))
+    return tuple(_linked(link, meta, part) for part, link in enumerate(message.links, 1))
 
 
 def _linked(message: profiles.IdentifierLinked, meta: EventMeta, part: int = 0) -> IdentifierFact:

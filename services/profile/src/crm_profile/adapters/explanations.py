@@ -30,6 +30,8 @@ _KINDS = {
     "crm.profiles.v1.IdentifierMarkedShared": "identifier_shared",
     "crm.profiles.v1.ProfileSplit": "split",
 }
+# Not identity history itself, but it may carry links that are (ProfileCreated too).
+_ATTRIBUTED = wire.TouchpointAttributed.DESCRIPTOR.full_name
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ def explanation(profile: StoredProfile, splits: Splits | None = None) -> dict[st
         "customer_id": profile.customer_id,
         "requested_id": profile.asked_for,
         "merged_into": profile.customer_id if profile.asked_for != profile.customer_id else None,
-        "history": [entry for e in events if e.event_type in _KINDS for entry in _entries(e)],
+        "history": [entry for e in events if e.event_type in _KINDS or e.event_type == _ATTRIBUTED
+                    for entry in _entries(e)],
         "never_merge": [_fact(split) for split in splits.facts],
     }
 
@@ -86,15 +89,17 @@ def _typed(identifiers: Iterable[str]) -> list[dict[str, str]]:
 
 
 def _entries(event: RecordedEvent) -> list[dict[str, Any]]:
-    """The event's entry; a ``ProfileCreated`` is followed by one per link it carries, as
-    if each were the ``IdentifierLinked`` event that older history holds instead."""
+    """The event's entry, then one per link it carries (a ``ProfileCreated``, a
+    ``TouchpointAttributed``), as if each were the ``IdentifierLinked`` event that older
+    history holds instead; an attribution itself has no entry."""
     message = message_class(event.event_type).FromString(event.payload)
-    if not isinstance(message, wire.ProfileCreated):
+    if not isinstance(message, wire.ProfileCreated | wire.TouchpointAttributed):
         return [_entry(event, _KINDS[event.event_type], message)]
-    links = list(message.links)
+    links = [_entry(event, "identifier_linked", link) for link in message.links]
+    if isinstance(message, wire.TouchpointAttributed):
+        return links
     message.ClearField("links")
-    return [_entry(event, "created", message),
-            *(_entry(event, "identifier_linked", link) for link in links)]
+    return [_entry(event, "created", message), *links]
 
 
 def _entry(event: RecordedEvent, what: str, message: Message) -> dict[str, Any]:

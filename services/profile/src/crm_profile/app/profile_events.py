@@ -54,8 +54,8 @@ class Cause:
 
 
 def profile_events(decisions: Iterable[decided.Decision], cause: Cause) -> list[StreamAppend]:
-    """One append per decision, on the stream of the customer it concerns; but the links
-    that follow a ``ProfileCreated`` travel inside it (see :func:`_messages`)."""
+    """One append per decision, on the stream of the customer it concerns; but links
+    travel inside the event they belong with (see :func:`_messages`)."""
     appends = []
     for customer_id, message in _messages(decisions, cause):
         event_type, payload = pack_payload(message)
@@ -68,27 +68,63 @@ def profile_events(decisions: Iterable[decided.Decision], cause: Cause) -> list[
 def _messages(
     decisions: Iterable[decided.Decision], cause: Cause,
 ) -> Iterator[tuple[str, Message]]:
-    """The message of each decision, but each ``IdentifierLinked`` right after a
-    ``ProfileCreated`` of its customer written into that ``ProfileCreated``: a new
-    customer is one event, not one per identifier. A new visitor with two identifiers was
-    four events (created, two links, attributed), each a row in every store and a message
-    on the topic; now it is two."""
-    created: wire.ProfileCreated | None = None
-    for decision in decisions:
-        if isinstance(decision, decided.IdentifierLinked) and created is not None \
-                and decision.customer_id == created.customer_id:
-            _link(created.links.add(), decision)
-            continue
-        if created is not None:
-            yield created.customer_id, created
-            created = None
-        customer_id, message = _message(decision, cause)
-        if isinstance(message, wire.ProfileCreated):
-            created = message
-        else:
-            yield customer_id, message
-    if created is not None:
-        yield created.customer_id, created
+    """The message of each decision, but ``IdentifierLinked`` decisions written into the
+    event they belong with, a link or a message per identifier being a row in every store
+    and a message on the topic:
+
+    - the links right after a ``ProfileCreated`` of their customer, into it: a new
+      customer is one event, not one per identifier (a new visitor: two events, not four);
+    - links of a known customer by one touchpoint, right before that touchpoint's
+      ``TouchpointAttributed`` to the customer, into it: a known customer seen with a new
+      email is one event, not two.
+    """
+    decisions = list(decisions)
+    n = 0
+    while n < len(decisions):
+        carrier, links = _carrier(decisions, n)
+        customer_id, message = _message(carrier, cause)
+        if isinstance(message, wire.ProfileCreated | wire.TouchpointAttributed):
+            for link in links:
+                _link(message.links.add(), link)
+        yield customer_id, message
+        n += 1 + len(links)
+
+
+def _carrier(decisions: list[decided.Decision],
+             n: int) -> tuple[decided.Decision, list[decided.IdentifierLinked]]:
+    """The decision whose event is the next one from ``decisions[n]`` on, and the links
+    that event carries (the decisions it takes: the carrier and the links)."""
+    decision = decisions[n]
+    if isinstance(decision, decided.ProfileCreated):
+        return decision, _links(decisions, n + 1, decision.customer_id)
+    if isinstance(decision, decided.IdentifierLinked):
+        links = _links(decisions, n, decision.customer_id, decision.touchpoint_id)
+        after = n + len(links)
+        if after < len(decisions) and _attributes(decisions[after], decision):
+            return decisions[after], links
+    return decision, []
+
+
+def _links(decisions: list[decided.Decision], start: int, customer_id: str,
+           touchpoint_id: str | None = None) -> list[decided.IdentifierLinked]:
+    """The ``IdentifierLinked`` decisions from ``start`` on (as long as they last) of
+    ``customer_id`` (by ``touchpoint_id``, if given)."""
+    links: list[decided.IdentifierLinked] = []
+    while start + len(links) < len(decisions):
+        decision = decisions[start + len(links)]
+        if not isinstance(decision, decided.IdentifierLinked) \
+                or decision.customer_id != customer_id \
+                or touchpoint_id not in (None, decision.touchpoint_id):
+            break
+        links.append(decision)
+    return links
+
+
+def _attributes(decision: decided.Decision, link: decided.IdentifierLinked) -> bool:
+    """Whether ``decision`` attributes ``link``'s touchpoint to ``link``'s customer."""
+    return isinstance(decision, decided.TouchpointAttributed) \
+        and (decision.customer_id, decision.touchpoint_id) == (link.customer_id,
+                                                               link.touchpoint_id)
 
 
 # Sub-messages are written in place (set_wire, set_timestamp, MergeFromString): a built

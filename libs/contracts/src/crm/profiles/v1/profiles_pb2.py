@@ -28,7 +28,7 @@ from crm.touchpoints.v1 import touchpoints_pb2 as crm_dot_touchpoints_dot_v1_dot
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/profiles/v1/profiles.proto\x12\x0f\x63rm.profiles.v1\x1a\x1b\x63rm/common/v1/options.proto\x1a\x19\x63rm/common/v1/types.proto\x1a$crm/touchpoints/v1/touchpoints.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"m\n\x14TouchpointAttributed\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12:\n\ntouchpoint\x18\x02 \x01(\x0b\x32&.crm.touchpoints.v1.TouchpointRecorded:\x04\xc0\xf3\x18\x01\"\xa7\x01\n\x0eProfileCreated\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x05links\x18\x04 \x03(\x0b\x32!.crm.profiles.v1.IdentifierLinked:\x04\xc0\xf3\x18\x01\"\xb2\x01\n\x10IdentifierLinked\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12-\n\nidentifier\x18\x02 \x01(\x0b\x32\x19.crm.common.v1.Identifier\x12\x17\n\x0fsource_event_id\x18\x03 \x01(\t\x12\x0c\n\x04rule\x18\x04 \x01(\t\x12-\n\tassurance\x18\x05 \x01(\x0e\x32\x1a.crm.profiles.v1.Assurance:\x04\xc0\xf3\x18\x01\"\x88\x01\n\rTraitObserved\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp:\x04\xc0\xf3\x18\x01\"\xee\x01\n\x0e\x43onsentChanged\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.crm.profiles.v1.ConsentState\x12\x19\n\x11\x65vidence_event_id\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x65vidence\x18\x07 \x01(\t\x12\x13\n\x0brecorded_by\x18\x08 \x01(\t:\x04\xc0\xf3\x18\x01\"\xa5\x01\n\x0eProfilesMerged\x12\x13\n\x0bsurvivor_id\x18\x01 \x01(\t\x12\x16\n\x0emerged_away_id\x18\x02 \x01(\t\x12\x19\n\x11\x62ridging_event_id\x18\x03 \x01(\t\x12\x37\n\x14\x62ridging_identifiers\x18\x04 \x03(\x0b\x32\x19.crm.common.v1.Identifier\x12\x0c\n\x04rule\x18\x05 \x01(\t:\x04\xc0\xf3\x18\x01\"U\n\x0cMergeBlocked\x12\x14\n\x0c\x63ustomer_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x19\n\x11\x62ridging_event_id\x18\x03 \x01(\t:\x04\xc0\xf3\x18\x01\"m\n\rProfileErased\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12-\n\terased_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nreceipt_id\x18\x03 \x01(\t:\x04\xc0\xf3\x18\x01\"\x87\x01\n\x12IdentifierUnlinked\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12-\n\nidentifier\x18\x02 \x01(\x0b\x32\x19.crm.common.v1.Identifier\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x04 \x01(\t:\x04\xc0\xf3\x18\x01\"\x9a\x01\n\x0fProfileUnmerged\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x13\n\x0brestored_id\x18\x02 \x01(\t\x12.\n\x0bidentifiers\x18\x03 \x03(\x0b\x32\x19.crm.common.v1.Identifier\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x05 \x01(\t:\x04\xc0\xf3\x18\x01\"`\n\x16TouchpointUnattributed\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x1b\n\x13touchpoint_event_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t:\x04\xc0\xf3\x18\x01\"s\n\x16IdentifierMarkedShared\x12-\n\nidentifier\x18\x01 \x01(\x0b\x32\x19.crm.common.v1.Identifier\x12\x14\n\x0c\x63ustomer_ids\x18\x02 \x03(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t:\x04\xc0\xf3\x18\x01\"\xc9\x01\n\x0cProfileSplit\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x17\n\x0fnew_customer_id\x18\x02 \x01(\t\x12.\n\x0bidentifiers\x18\x03 \x03(\x0b\x32\x19.crm.common.v1.Identifier\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x14\n\x0crequested_by\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp:\x04\xc0\xf3\x18\x01\"`\n\x11TouchpointsErased\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x12\n\nreceipt_id\x18\x02 \x01(\t\x12\x1c\n\x14touchpoint_event_ids\x18\x03 \x03(\t:\x04\xc0\xf3\x18\x01\"M\n\x14TouchpointSuppressed\x12\x1b\n\x13touchpoint_event_id\x18\x01 \x01(\t\x12\x12\n\nreceipt_id\x18\x02 \x01(\t:\x04\xc0\xf3\x18\x01\"y\n\x11SuppressionLifted\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x19\n\x11\x65vidence_event_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp:\x04\xc0\xf3\x18\x01*[\n\tAssurance\x12\x19\n\x15\x41SSURANCE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41SSURANCE_VERIFIED\x10\x01\x12\x1b\n\x17\x41SSURANCE_SELF_ASSERTED\x10\x02*b\n\x0c\x43onsentState\x12\x1d\n\x19\x43ONSENT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONSENT_STATE_GRANTED\x10\x01\x12\x18\n\x14\x43ONSENT_STATE_DENIED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rm/profiles/v1/profiles.proto\x12\x0f\x63rm.profiles.v1\x1a\x1b\x63rm/common/v1/options.proto\x1a\x19\x63rm/common/v1/types.proto\x1a$crm/touchpoints/v1/touchpoints.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x01\n\x14TouchpointAttributed\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12:\n\ntouchpoint\x18\x02 \x01(\x0b\x32&.crm.touchpoints.v1.TouchpointRecorded\x12\x30\n\x05links\x18\x03 \x03(\x0b\x32!.crm.profiles.v1.IdentifierLinked:\x04\xc0\xf3\x18\x01\"\xa7\x01\n\x0eProfileCreated\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x05links\x18\x04 \x03(\x0b\x32!.crm.profiles.v1.IdentifierLinked:\x04\xc0\xf3\x18\x01\"\xb2\x01\n\x10IdentifierLinked\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12-\n\nidentifier\x18\x02 \x01(\x0b\x32\x19.crm.common.v1.Identifier\x12\x17\n\x0fsource_event_id\x18\x03 \x01(\t\x12\x0c\n\x04rule\x18\x04 \x01(\t\x12-\n\tassurance\x18\x05 \x01(\x0e\x32\x1a.crm.profiles.v1.Assurance:\x04\xc0\xf3\x18\x01\"\x88\x01\n\rTraitObserved\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp:\x04\xc0\xf3\x18\x01\"\xee\x01\n\x0e\x43onsentChanged\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.crm.profiles.v1.ConsentState\x12\x19\n\x11\x65vidence_event_id\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x65vidence\x18\x07 \x01(\t\x12\x13\n\x0brecorded_by\x18\x08 \x01(\t:\x04\xc0\xf3\x18\x01\"\xa5\x01\n\x0eProfilesMerged\x12\x13\n\x0bsurvivor_id\x18\x01 \x01(\t\x12\x16\n\x0emerged_away_id\x18\x02 \x01(\t\x12\x19\n\x11\x62ridging_event_id\x18\x03 \x01(\t\x12\x37\n\x14\x62ridging_identifiers\x18\x04 \x03(\x0b\x32\x19.crm.common.v1.Identifier\x12\x0c\n\x04rule\x18\x05 \x01(\t:\x04\xc0\xf3\x18\x01\"U\n\x0cMergeBlocked\x12\x14\n\x0c\x63ustomer_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x19\n\x11\x62ridging_event_id\x18\x03 \x01(\t:\x04\xc0\xf3\x18\x01\"m\n\rProfileErased\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12-\n\terased_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nreceipt_id\x18\x03 \x01(\t:\x04\xc0\xf3\x18\x01\"\x87\x01\n\x12IdentifierUnlinked\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12-\n\nidentifier\x18\x02 \x01(\x0b\x32\x19.crm.common.v1.Identifier\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x04 \x01(\t:\x04\xc0\xf3\x18\x01\"\x9a\x01\n\x0fProfileUnmerged\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x13\n\x0brestored_id\x18\x02 \x01(\t\x12.\n\x0bidentifiers\x18\x03 \x03(\x0b\x32\x19.crm.common.v1.Identifier\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x05 \x01(\t:\x04\xc0\xf3\x18\x01\"`\n\x16TouchpointUnattributed\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x1b\n\x13touchpoint_event_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t:\x04\xc0\xf3\x18\x01\"s\n\x16IdentifierMarkedShared\x12-\n\nidentifier\x18\x01 \x01(\x0b\x32\x19.crm.common.v1.Identifier\x12\x14\n\x0c\x63ustomer_ids\x18\x02 \x03(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t:\x04\xc0\xf3\x18\x01\"\xc9\x01\n\x0cProfileSplit\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x17\n\x0fnew_customer_id\x18\x02 \x01(\t\x12.\n\x0bidentifiers\x18\x03 \x03(\x0b\x32\x19.crm.common.v1.Identifier\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x14\n\x0crequested_by\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp:\x04\xc0\xf3\x18\x01\"`\n\x11TouchpointsErased\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x12\n\nreceipt_id\x18\x02 \x01(\t\x12\x1c\n\x14touchpoint_event_ids\x18\x03 \x03(\t:\x04\xc0\xf3\x18\x01\"M\n\x14TouchpointSuppressed\x12\x1b\n\x13touchpoint_event_id\x18\x01 \x01(\t\x12\x12\n\nreceipt_id\x18\x02 \x01(\t:\x04\xc0\xf3\x18\x01\"y\n\x11SuppressionLifted\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x19\n\x11\x65vidence_event_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp:\x04\xc0\xf3\x18\x01*[\n\tAssurance\x12\x19\n\x15\x41SSURANCE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41SSURANCE_VERIFIED\x10\x01\x12\x1b\n\x17\x41SSURANCE_SELF_ASSERTED\x10\x02*b\n\x0c\x43onsentState\x12\x1d\n\x19\x43ONSENT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONSENT_STATE_GRANTED\x10\x01\x12\x18\n\x14\x43ONSENT_STATE_DENIED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -67,40 +67,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOUCHPOINTSUPPRESSED']._serialized_options = b'\300\363\030\001'
   _globals['_SUPPRESSIONLIFTED']._loaded_options = None
   _globals['_SUPPRESSIONLIFTED']._serialized_options = b'\300\363\030\001'
-  _globals['_ASSURANCE']._serialized_start=2400
-  _globals['_ASSURANCE']._serialized_end=2491
-  _globals['_CONSENTSTATE']._serialized_start=2493
-  _globals['_CONSENTSTATE']._serialized_end=2591
-  _globals['_TOUCHPOINTATTRIBUTED']._serialized_start=178
-  _globals['_TOUCHPOINTATTRIBUTED']._serialized_end=287
-  _globals['_PROFILECREATED']._serialized_start=290
-  _globals['_PROFILECREATED']._serialized_end=457
-  _globals['_IDENTIFIERLINKED']._serialized_start=460
-  _globals['_IDENTIFIERLINKED']._serialized_end=638
-  _globals['_TRAITOBSERVED']._serialized_start=641
-  _globals['_TRAITOBSERVED']._serialized_end=777
-  _globals['_CONSENTCHANGED']._serialized_start=780
-  _globals['_CONSENTCHANGED']._serialized_end=1018
-  _globals['_PROFILESMERGED']._serialized_start=1021
-  _globals['_PROFILESMERGED']._serialized_end=1186
-  _globals['_MERGEBLOCKED']._serialized_start=1188
-  _globals['_MERGEBLOCKED']._serialized_end=1273
-  _globals['_PROFILEERASED']._serialized_start=1275
-  _globals['_PROFILEERASED']._serialized_end=1384
-  _globals['_IDENTIFIERUNLINKED']._serialized_start=1387
-  _globals['_IDENTIFIERUNLINKED']._serialized_end=1522
-  _globals['_PROFILEUNMERGED']._serialized_start=1525
-  _globals['_PROFILEUNMERGED']._serialized_end=1679
-  _globals['_TOUCHPOINTUNATTRIBUTED']._serialized_start=1681
-  _globals['_TOUCHPOINTUNATTRIBUTED']._serialized_end=1777
-  _globals['_IDENTIFIERMARKEDSHARED']._serialized_start=1779
-  _globals['_IDENTIFIERMARKEDSHARED']._serialized_end=1894
-  _globals['_PROFILESPLIT']._serialized_start=1897
-  _globals['_PROFILESPLIT']._serialized_end=2098
-  _globals['_TOUCHPOINTSERASED']._serialized_start=2100
-  _globals['_TOUCHPOINTSERASED']._serialized_end=2196
-  _globals['_TOUCHPOINTSUPPRESSED']._serialized_start=2198
-  _globals['_TOUCHPOINTSUPPRESSED']._serialized_end=2275
-  _globals['_SUPPRESSIONLIFTED']._serialized_start=2277
-  _globals['_SUPPRESSIONLIFTED']._serialized_end=2398
+  _globals['_ASSURANCE']._serialized_start=2451
+  _globals['_ASSURANCE']._serialized_end=2542
+  _globals['_CONSENTSTATE']._serialized_start=2544
+  _globals['_CONSENTSTATE']._serialized_end=2642
+  _globals['_TOUCHPOINTATTRIBUTED']._serialized_start=179
+  _globals['_TOUCHPOINTATTRIBUTED']._serialized_end=338
+  _globals['_PROFILECREATED']._serialized_start=341
+  _globals['_PROFILECREATED']._serialized_end=508
+  _globals['_IDENTIFIERLINKED']._serialized_start=511
+  _globals['_IDENTIFIERLINKED']._serialized_end=689
+  _globals['_TRAITOBSERVED']._serialized_start=692
+  _globals['_TRAITOBSERVED']._serialized_end=828
+  _globals['_CONSENTCHANGED']._serialized_start=831
+  _globals['_CONSENTCHANGED']._serialized_end=1069
+  _globals['_PROFILESMERGED']._serialized_start=1072
+  _globals['_PROFILESMERGED']._serialized_end=1237
+  _globals['_MERGEBLOCKED']._serialized_start=1239
+  _globals['_MERGEBLOCKED']._serialized_end=1324
+  _globals['_PROFILEERASED']._serialized_start=1326
+  _globals['_PROFILEERASED']._serialized_end=1435
+  _globals['_IDENTIFIERUNLINKED']._serialized_start=1438
+  _globals['_IDENTIFIERUNLINKED']._serialized_end=1573
+  _globals['_PROFILEUNMERGED']._serialized_start=1576
+  _globals['_PROFILEUNMERGED']._serialized_end=1730
+  _globals['_TOUCHPOINTUNATTRIBUTED']._serialized_start=1732
+  _globals['_TOUCHPOINTUNATTRIBUTED']._serialized_end=1828
+  _globals['_IDENTIFIERMARKEDSHARED']._serialized_start=1830
+  _globals['_IDENTIFIERMARKEDSHARED']._serialized_end=1945
+  _globals['_PROFILESPLIT']._serialized_start=1948
+  _globals['_PROFILESPLIT']._serialized_end=2149
+  _globals['_TOUCHPOINTSERASED']._serialized_start=2151
+  _globals['_TOUCHPOINTSERASED']._serialized_end=2247
+  _globals['_TOUCHPOINTSUPPRESSED']._serialized_start=2249
+  _globals['_TOUCHPOINTSUPPRESSED']._serialized_end=2326
+  _globals['_SUPPRESSIONLIFTED']._serialized_start=2328
+  _globals['_SUPPRESSIONLIFTED']._serialized_end=2449
 # @@protoc_insertion_point(module_scope)

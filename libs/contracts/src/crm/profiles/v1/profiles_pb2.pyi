@@ -34,12 +34,14 @@ CONSENT_STATE_GRANTED: ConsentState
 CONSENT_STATE_DENIED: ConsentState
 
 class TouchpointAttributed(_message.Message):
-    __slots__ = ("customer_id", "touchpoint")
+    __slots__ = ("customer_id", "touchpoint", "links")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     TOUCHPOINT_FIELD_NUMBER: _ClassVar[int]
+    LINKS_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     touchpoint: _touchpoints_pb2.TouchpointRecorded
-    def __init__(self, customer_id: _Optional[str] = ..., touchpoint: _Optional[_Union[_touchpoints_pb2.TouchpointRecorded, _Mapping]] = ...) -> None: ...
+    links: _containers.RepeatedCompositeFieldContainer[IdentifierLinked]
+    def __init__(self, customer_id: _Optional[str] = ..., touchpoint: _Optional[_Union[_touchpoints_pb2.TouchpointRecorded, _Mapping]] = ..., links: _Optional[_Iterable[_Union[IdentifierLinked, _Mapping]]] = ...) -> None: ...
 
 class ProfileCreated(_message.Message):
     __slots__ = ("customer_id", "source_event_id", "occurred_at", "links")
