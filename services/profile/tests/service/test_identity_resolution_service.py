@@ -39,10 +39,10 @@ async def test_a_call_and_a_web_visit_sharing_an_email_become_one_profile(
     phone = next(d for d in linked if d["identifier"]["value"] == "+14155552671")
     assert phone["assurance"] == "ASSURANCE_VERIFIED"
     assert phone["source_event_id"] == call.event_id
-    web = next(d for d in linked if d["identifier"]["value"] == "web-7f3a")
-    assert (web["rule"], web["source_event_id"]) == ("seen_together", visit.event_id)
+    # Whichever of the two came second (either may) brought one identifier to the
+    # profile the first made; that link travels inside its attribution: no event of its own.
+    assert sorted(d["rule"] for d in linked) == ["new_profile", "new_profile", "seen_together"]
     await _published_attributions(engine, 2)
-    # The web id's link travels inside the visit's attribution: no event of its own.
     assert await _events_of_type(engine, "IdentifierLinked") == 0
 
 
