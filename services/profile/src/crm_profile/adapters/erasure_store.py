@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm_profile.adapters.packing import packed
 from crm_profile.domain.erasure import Erased
 
 __all__ = ["ACTIVE_SUPPRESSIONS", "ErasureStore", "Receipt"]
 
-_SEP = chr(31)
 _TOUCHPOINTS_OF = text("""SELECT touchpoint_id FROM identity_attribution
                           WHERE customer_id = ANY(CAST(:ids AS text[]))""")
 _RECEIPT_COLUMNS = """receipt_id, customer_id, erased_ids, requested_by, erased_at, identifiers,
@@ -162,7 +162,7 @@ class ErasureStore:
 
 
 def _joined(erased: Erased, identifiers: Iterable[str]) -> str:
-    return _SEP.join(sorted({erased.identifier(i) for i in identifiers}))
+    return packed(sorted({erased.identifier(i) for i in identifiers}))
 
 
 def _receipt(row: Any) -> Receipt | None:

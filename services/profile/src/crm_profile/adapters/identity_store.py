@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_eventstore import driver_connection
 from crm_profile.adapters.erasure_store import ACTIVE_SUPPRESSIONS
+from crm_profile.adapters.packing import IDS, SEP, SETS, packed, packed_sets
 from crm_profile.domain.identity import (
     CurrentIdentity,
     Evidence,
@@ -34,18 +35,15 @@ _LOCK = """SELECT set_config('enable_seqscan', 'off', true),
                   pg_advisory_xact_lock(hashtext('crm-identity:' || current_schema()))"""
 _LOCK_SHARED = """SELECT set_config('enable_seqscan', 'off', true),
                   pg_advisory_xact_lock_shared(hashtext('crm-identity:' || current_schema()))"""
-# Lists of ids, identifiers and tokens go as one text each (see _packed), unpacked by
-# string_to_array with the separator: _IDS one level, _SETS a list of lists.
-_IDS = "string_to_array({}, chr(31))"
-_SETS = "string_to_array({}, chr(30))"
+# Lists of ids, identifiers and tokens go as one text each (adapters.packing).
 # One profile's stream is appended to by one shared-lock holder at a time; taken in the
 # order given (sorted by the caller), so that two holders never wait on each other.
 _LOCK_PROFILES = f"""
 SELECT pg_advisory_xact_lock(hashtext('crm-identity-profile:' || current_schema() || id))
-FROM unnest({_IDS.format("$1")}) WITH ORDINALITY AS p(id, n) ORDER BY n
+FROM unnest({IDS.format("$1")}) WITH ORDINALITY AS p(id, n) ORDER BY n
 """
 _SHARED = f"""SELECT identifier, customer_ids FROM identity_shared
-              WHERE identifier = ANY({_IDS.format("$1")})"""
+              WHERE identifier = ANY({IDS.format("$1")})"""
 # Arrays are matched one identifier at a time (a lateral probe of the index for each,
 # ``@> ARRAY[i]``), not with one ``identifiers && $1``: a chunk asks about a few
 # thousand identifiers, and Postgres checks every row the index finds against the whole
@@ -56,11 +54,11 @@ _SHARED = f"""SELECT identifier, customer_ids FROM identity_shared
 # go by a hash anti-join, not a scan of that array for each row.
 _EVIDENCE = f"""
 SELECT DISTINCT ON (e.touchpoint_id) e.touchpoint_id, e.occurred_at, e.identifiers, e.assurance
-FROM unnest({_IDS.format("$1")}) AS i(identifier)
+FROM unnest({IDS.format("$1")}) AS i(identifier)
 CROSS JOIN LATERAL (
     SELECT touchpoint_id, occurred_at, identifiers, assurance FROM identity_evidence
     WHERE identifiers @> ARRAY[i.identifier] OFFSET 0) AS e
-WHERE NOT EXISTS (SELECT FROM unnest({_IDS.format("$2")}) AS k(id) WHERE k.id = e.touchpoint_id)
+WHERE NOT EXISTS (SELECT FROM unnest({IDS.format("$2")}) AS k(id) WHERE k.id = e.touchpoint_id)
 ORDER BY e.touchpoint_id
 """
 # The state around some evidence ($1 its identifiers, $2 its touchpoints), in one round
@@ -69,7 +67,7 @@ ORDER BY e.touchpoint_id
 _STATE = f"""
 WITH RECURSIVE live AS (
     SELECT DISTINCT ON (p.customer_id) p.customer_id, p.created_order, p.identifiers
-    FROM unnest({_IDS.format("$1")}) AS i(identifier)
+    FROM unnest({IDS.format("$1")}) AS i(identifier)
     CROSS JOIN LATERAL (
         SELECT customer_id, created_order, identifiers FROM identity_profiles
         WHERE merged_into IS NULL AND identifiers @> ARRAY[i.identifier] OFFSET 0) AS p
@@ -87,16 +85,16 @@ UNION ALL
 SELECT 'away', customer_id, created_order, identifiers, merged_into FROM away
 UNION ALL
 SELECT 'attributed', touchpoint_id, NULL, NULL, customer_id FROM identity_attribution
-WHERE touchpoint_id = ANY({_IDS.format("$2")})
+WHERE touchpoint_id = ANY({IDS.format("$2")})
 UNION ALL
 SELECT 'shared', identifier, NULL, customer_ids, NULL FROM identity_shared
-WHERE identifier = ANY({_IDS.format("$1")})
+WHERE identifier = ANY({IDS.format("$1")})
 UNION ALL
 SELECT 'blocked', touchpoint_id, NULL, customer_ids, reason FROM identity_blocked
-WHERE touchpoint_id = ANY({_IDS.format("$2")})
+WHERE touchpoint_id = ANY({IDS.format("$2")})
 """
 _PAYLOADS = f"""SELECT touchpoint_id, touchpoint FROM identity_evidence
-                WHERE touchpoint_id = ANY({_IDS.format("$1")})"""
+                WHERE touchpoint_id = ANY({IDS.format("$1")})"""
 # For each set of identifiers, one stored touchpoint carrying all of them (if any).
 # A join, not a LATERAL ... LIMIT 1: under a LIMIT the planner prefers a sequential
 # scan that stops at the first match, which reads the whole table when there is none.
@@ -115,10 +113,10 @@ _COVERING = _COVERING_OF.format(sets="$1")
 _FIRST_LOOK = f"""
 SELECT 'seen' AS kind, touchpoint_id AS id, NULL::bigint AS ord, NULL::timestamptz AS at,
        NULL::text[] AS ids, NULL::text AS other
-FROM identity_evidence WHERE touchpoint_id = ANY({_IDS.format("$1")})
+FROM identity_evidence WHERE touchpoint_id = ANY({IDS.format("$1")})
 UNION ALL
 SELECT 'suppressed', token, NULL, NULL, NULL, receipt_id
-FROM ({ACTIVE_SUPPRESSIONS.format(tokens=_IDS.format("$2"))}) AS s
+FROM ({ACTIVE_SUPPRESSIONS.format(tokens=IDS.format("$2"))}) AS s
 UNION ALL
 SELECT 'covering', touchpoint_id, ord, occurred_at, identifiers, assurance
 FROM ({_COVERING_OF.format(sets="$3")}) AS c
@@ -128,7 +126,7 @@ WITH saved AS (
     INSERT INTO identity_evidence (touchpoint_id, occurred_at, identifiers, assurance,
                                    touchpoint)
     SELECT id, at, string_to_array(ids, chr(31)), assurance, payload
-    FROM unnest({_IDS.format("$1")}, CAST($2 AS timestamptz[]), {_SETS.format("$3")},
+    FROM unnest({IDS.format("$1")}, CAST($2 AS timestamptz[]), {SETS.format("$3")},
                 CAST($4 AS text[]), CAST($5 AS bytea[]))
          AS e(id, at, ids, assurance, payload)
     ON CONFLICT DO NOTHING
@@ -140,47 +138,28 @@ _SAVE_PROFILES = f"""
 INSERT INTO identity_profiles (customer_id, created_order, identifiers, merged_into)
 SELECT p.customer_id, coalesce(p.created_order, nextval('identity_profile_order')),
        string_to_array(p.identifiers, chr(31)), p.merged_into
-FROM unnest({_IDS.format("$1")}, CAST($2 AS bigint[]), CAST($3 AS text[]),
+FROM unnest({IDS.format("$1")}, CAST($2 AS bigint[]), CAST($3 AS text[]),
             CAST($4 AS text[])) AS p(customer_id, created_order, identifiers, merged_into)
 ON CONFLICT (customer_id) DO UPDATE
 SET identifiers = EXCLUDED.identifiers, merged_into = EXCLUDED.merged_into
 """
 _SAVE_ATTRIBUTION = f"""
 INSERT INTO identity_attribution (touchpoint_id, customer_id)
-SELECT * FROM unnest({_IDS.format("$1")}, {_IDS.format("$2")})
+SELECT * FROM unnest({IDS.format("$1")}, {IDS.format("$2")})
 ON CONFLICT (touchpoint_id) DO UPDATE SET customer_id = EXCLUDED.customer_id
 """
 _DROP_ATTRIBUTION = f"""DELETE FROM identity_attribution
-                        WHERE touchpoint_id = ANY({_IDS.format("$1")})"""
+                        WHERE touchpoint_id = ANY({IDS.format("$1")})"""
 _SAVE_SHARED = f"""
 INSERT INTO identity_shared (identifier, customer_ids)
 SELECT i, string_to_array(c, chr(31))
-FROM unnest({_IDS.format("$1")}, CAST($2 AS text[])) AS s(i, c)
+FROM unnest({IDS.format("$1")}, CAST($2 AS text[])) AS s(i, c)
 ON CONFLICT (identifier) DO UPDATE SET customer_ids = EXCLUDED.customer_ids
 """
 _SAVE_BLOCKED = """
 INSERT INTO identity_blocked (touchpoint_id, customer_ids, reason)
 VALUES ($1, CAST($2 AS text[]), $3) ON CONFLICT DO NOTHING
 """
-
-_SEP = chr(31)  # unit separator: joins text[] values inside one array element
-_SET_SEP = chr(30)  # record separator: joins such joined values into one parameter
-
-
-def _packed(values: Iterable[str]) -> str:
-    """``values`` as one text parameter, for ``_IDS`` to unpack. The driver checks and
-    encodes each element of an array parameter (~0.3 us: two ``collections.abc`` checks
-    for a string) and a chunk sends ~20,000; one string costs it next to nothing. Only
-    for values that are never empty and hold no control character (normalised
-    identifiers, touchpoint and customer ids, suppression tokens): an empty one would
-    vanish, a lone empty one leave an empty list."""
-    return _SEP.join(values)
-
-
-def _packed_sets(sets: Iterable[Iterable[str]]) -> str:
-    """:func:`_packed` of each set (sorted, not empty), the results packed for ``_SETS``."""
-    return _SET_SEP.join(_SEP.join(sorted(values)) for values in sets)
-
 
 @dataclass(frozen=True)
 class KnownEvidence:
@@ -223,7 +202,7 @@ class IdentityStore:
 
     async def lock_profiles(self, customer_ids: Iterable[str]) -> None:
         """Hold these profiles' streams until the transaction ends (under the shared lock)."""
-        await self._fetch(_LOCK_PROFILES, _packed(sorted(set(customer_ids))))
+        await self._fetch(_LOCK_PROFILES, packed(sorted(set(customer_ids))))
 
     async def _fetch(self, statement: str, *args: object) -> list[asyncpg.Record]:
         if self._driver is None:
@@ -236,8 +215,8 @@ class IdentityStore:
         suppressed now, and :meth:`covering` of ``covered``: one round trip."""
         rows: dict[str, list[asyncpg.Record]] = defaultdict(list)
         for row in await self._fetch(
-                _FIRST_LOOK, _packed(touchpoint_ids), _packed(sorted(set(tokens))),
-                _packed_sets(item.identifiers for item in covered)):
+                _FIRST_LOOK, packed(touchpoint_ids), packed(sorted(set(tokens))),
+                packed_sets(item.identifiers for item in covered)):
             rows[row["kind"]].append(row)
         return FirstLook(
             seen=frozenset(str(row["id"]) for row in rows["seen"]),
@@ -257,13 +236,13 @@ class IdentityStore:
         shared: set[str] = set()
         queried: set[str] = set()
         while frontier:
-            rows = await self._fetch(_SHARED, _packed(sorted(frontier)))
+            rows = await self._fetch(_SHARED, packed(sorted(frontier)))
             shared |= {str(row[0]) for row in rows}
             follow = sorted(frontier - shared - blocked)
             frontier = set()
             if not follow:
                 break
-            rows = await self._fetch(_EVIDENCE, _packed(follow), _packed(found))
+            rows = await self._fetch(_EVIDENCE, packed(follow), packed(found))
             queried.update(follow)
             for row in rows:
                 found[row["touchpoint_id"]] = _evidence(row)
@@ -278,15 +257,15 @@ class IdentityStore:
         of their identifiers and of ``identifiers`` are shared."""
         ids = sorted(identifiers)
         found = [_evidence(row)
-                 for row in await self._fetch(_EVIDENCE, _packed(ids), _packed(known))]
+                 for row in await self._fetch(_EVIDENCE, packed(ids), packed(known))]
         carried = sorted(set(ids).union(*(e.identifiers for e in found)))
-        shared = await self._fetch(_SHARED, _packed(carried))
+        shared = await self._fetch(_SHARED, packed(carried))
         return found, frozenset(str(r[0]) for r in shared)
 
     async def covering(self, evidence: Sequence[Evidence]) -> dict[str, Evidence]:
         """For each of ``evidence`` (by touchpoint id), a stored touchpoint that carried
         all of its identifiers, where there is one."""
-        rows = await self._fetch(_COVERING, _packed_sets(item.identifiers for item in evidence))
+        rows = await self._fetch(_COVERING, packed_sets(item.identifiers for item in evidence))
         return {evidence[row["ord"] - 1].touchpoint_id: _evidence(row) for row in rows}
 
     async def state_for(self, component: Iterable[Evidence]) -> CurrentIdentity:
@@ -315,8 +294,8 @@ class IdentityStore:
 
     async def _state(self, identifiers: set[str], touchpoints: set[str]) -> CurrentIdentity:
         rows: dict[str, list[asyncpg.Record]] = defaultdict(list)
-        for row in await self._fetch(_STATE, _packed(sorted(identifiers)),
-                                     _packed(sorted(touchpoints))):
+        for row in await self._fetch(_STATE, packed(sorted(identifiers)),
+                                     packed(sorted(touchpoints))):
             rows[row["kind"]].append(row)
         return CurrentIdentity(
             profiles={row["id"]: _profile_of(row) for row in rows["live"]},
@@ -333,15 +312,15 @@ class IdentityStore:
         ids = list(touchpoint_ids)
         if not ids:
             return {}
-        rows = await self._fetch(_PAYLOADS, _packed(ids))
+        rows = await self._fetch(_PAYLOADS, packed(ids))
         return {str(tp): bytes(payload) for tp, payload in rows}
 
     async def save_evidence(self, evidence: Mapping[Evidence, bytes]) -> int:
         """Record resolved evidence with its touchpoint (protobuf); how many were new."""
         items = list(evidence.items())
         rows = await self._fetch(
-            _SAVE_EVIDENCE, _packed(e.touchpoint_id for e, _ in items),
-            [e.occurred_at for e, _ in items], _packed_sets(e.identifiers for e, _ in items),
+            _SAVE_EVIDENCE, packed(e.touchpoint_id for e, _ in items),
+            [e.occurred_at for e, _ in items], packed_sets(e.identifiers for e, _ in items),
             [e.assurance for e, _ in items], [p for _, p in items])
         return int(rows[0][0])
 
@@ -350,8 +329,8 @@ class IdentityStore:
         await self._save_profiles(before, after)
         await self._save_attribution(before.attribution, after.attribution)
         if changed := {i: c for i, c in after.shared.items() if before.shared.get(i) != c}:
-            await self._fetch(_SAVE_SHARED, _packed(changed),
-                              [_SEP.join(sorted(c)) for c in changed.values()])
+            await self._fetch(_SAVE_SHARED, packed(changed),
+                              [SEP.join(sorted(c)) for c in changed.values()])
         for block in after.blocked - before.blocked:
             await self._fetch(_SAVE_BLOCKED, block.touchpoint_id, list(block.customer_ids),
                               block.reason)
@@ -365,17 +344,17 @@ class IdentityStore:
         rows += [(cid, m.profile.created_order, m.profile.identifiers, m.into)
                  for cid, m in after.merged_away.items() if before.merged_away.get(cid) != m]
         if rows:
-            await self._fetch(_SAVE_PROFILES, _packed(r[0] for r in rows), [r[1] for r in rows],
-                              [_SEP.join(sorted(r[2])) for r in rows], [r[3] for r in rows])
+            await self._fetch(_SAVE_PROFILES, packed(r[0] for r in rows), [r[1] for r in rows],
+                              [SEP.join(sorted(r[2])) for r in rows], [r[3] for r in rows])
 
     async def _save_attribution(
         self, before: Mapping[str, str], after: Mapping[str, str]
     ) -> None:
         changed = {tp: cid for tp, cid in after.items() if before.get(tp) != cid}
         if changed:
-            await self._fetch(_SAVE_ATTRIBUTION, _packed(changed), _packed(changed.values()))
+            await self._fetch(_SAVE_ATTRIBUTION, packed(changed), packed(changed.values()))
         if gone := [tp for tp in before if tp not in after]:
-            await self._fetch(_DROP_ATTRIBUTION, _packed(gone))
+            await self._fetch(_DROP_ATTRIBUTION, packed(gone))
 
 
 def _evidence(row: asyncpg.Record) -> Evidence:
