@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from crm.common.v1 import types_pb2
 from crm.profiles.v1 import profiles_pb2 as profiles
 from crm.touchpoints.v1 import touchpoints_pb2 as touchpoints
+from crm_contracts import channel_name
 from crm_customer_view.domain import (
     CustomerRecord,
     ErasureFact,
@@ -146,7 +147,7 @@ def observations(customer: str, touchpoint: touchpoints.TouchpointRecorded) -> l
     touchpoint, each caused by the touchpoint."""
     at = touchpoint.occurred_at.ToDatetime(tzinfo=UTC)
     cause = touchpoint.event_id
-    source = touchpoints.Channel.Name(touchpoint.channel).removeprefix("CHANNEL_").lower()
+    source = channel_name(touchpoint.channel)
     told = [said(profiles.TraitObserved(customer_id=customer, name=key, value=value,
                                         source=source, occurred_at=touchpoint.occurred_at),
                  at, cause) for key, value in sorted(touchpoint.traits.items())]

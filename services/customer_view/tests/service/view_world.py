@@ -19,7 +19,7 @@ from crm.touchpoints.v1.touchpoints_pb2 import (
     SurveyResponseProperties,
     TouchpointRecorded,
 )
-from crm_contracts import encode_envelope, pack_payload, to_timestamp
+from crm_contracts import channel_name, encode_envelope, pack_payload, to_timestamp
 from crm_contracts.privacy import customer_key_id
 from crm_eventstore import create_engine
 from crm_messaging import KeyVault
@@ -95,7 +95,7 @@ def attributed(customer_id: str, touchpoint: TouchpointRecorded) -> list[Message
 def observed(customer_id: str, touchpoint: TouchpointRecorded) -> list[Message]:
     """What earlier versions of the profile service said a touchpoint told of its
     customer, which history keeps (publish it with the touchpoint's id as causation)."""
-    source = Channel.Name(touchpoint.channel).removeprefix("CHANNEL_").lower()
+    source = channel_name(touchpoint.channel)
     return [profiles.TraitObserved(customer_id=customer_id, name=name, value=value,
                                    source=source, occurred_at=touchpoint.occurred_at)
             for name, value in sorted(touchpoint.traits.items())]
