@@ -120,8 +120,10 @@ def _translate(message: Message, meta: EventMeta) -> tuple[Fact, ...]:
 
 def _attributed(message: profiles.TouchpointAttributed, meta: EventMeta) -> tuple[Fact, ...]:
     _require(message, customer_id=message.customer_id, touchpoint=message.touchpoint.event_id)
-    touchpoint = touchpoint_from_proto(message.touchpoint)
-    return (TouchpointFact(message.customer_id, touchpoint, meta), *_links(message, meta))
+    fact = TouchpointFact(message.customer_id, touchpoint_from_proto(message.touchpoint), meta)
+    # Most attributions carry no link: no detour through _links for them (a rebuild folds
+    # thousands a second).
+    return (fact, *_links(message, meta)) if message.links else (fact,)
 
 
 def _created(message: profiles.ProfileCreated, meta: EventMeta) -> tuple[Fact, ...]:
