@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_profile.adapters.packing import packed
+from crm_profile.adapters.packing import IDS, packed
 from crm_profile.domain.erasure import Erased
 
 __all__ = ["ACTIVE_SUPPRESSIONS", "ErasureStore", "Receipt"]
@@ -51,16 +51,16 @@ _EVIDENCE = text("""
 SELECT touchpoint_id, identifiers, touchpoint FROM identity_evidence
 WHERE touchpoint_id = ANY(CAST(:tps AS text[])) OR identifiers && CAST(:ids AS text[])
 """)
-_SAVE_EVIDENCE = text("""
-UPDATE identity_evidence e SET identifiers = string_to_array(r.ids, chr(31)), touchpoint = r.tp
+_SAVE_EVIDENCE = text(f"""
+UPDATE identity_evidence e SET identifiers = {IDS.format("r.ids")}, touchpoint = r.tp
 FROM unnest(CAST(:tps AS text[]), CAST(:idss AS text[]), CAST(:payloads AS bytea[]))
      AS r(id, ids, tp)
 WHERE e.touchpoint_id = r.id
 """)
 _PROFILES = text("""SELECT customer_id, identifiers FROM identity_profiles
                     WHERE identifiers && CAST(:ids AS text[])""")
-_SAVE_PROFILES = text("""
-UPDATE identity_profiles p SET identifiers = string_to_array(r.ids, chr(31))
+_SAVE_PROFILES = text(f"""
+UPDATE identity_profiles p SET identifiers = {IDS.format("r.ids")}
 FROM unnest(CAST(:cids AS text[]), CAST(:idss AS text[])) AS r(id, ids)
 WHERE p.customer_id = r.id
 """)

@@ -98,10 +98,10 @@ _PAYLOADS = f"""SELECT touchpoint_id, touchpoint FROM identity_evidence
 # For each set of identifiers, one stored touchpoint carrying all of them (if any).
 # A join, not a LATERAL ... LIMIT 1: under a LIMIT the planner prefers a sequential
 # scan that stops at the first match, which reads the whole table when there is none.
-_COVERING_OF = """
+_COVERING_OF = f"""
 SELECT DISTINCT ON (n.ord) n.ord, e.touchpoint_id, e.occurred_at, e.identifiers, e.assurance
-FROM unnest(string_to_array({sets}, chr(30))) WITH ORDINALITY AS n(ids, ord)
-JOIN identity_evidence e ON e.identifiers @> string_to_array(n.ids, chr(31))
+FROM unnest({SETS.format("{sets}")}) WITH ORDINALITY AS n(ids, ord)
+JOIN identity_evidence e ON e.identifiers @> {IDS.format("n.ids")}
 ORDER BY n.ord, e.touchpoint_id
 """
 _COVERING = _COVERING_OF.format(sets="$1")
@@ -125,7 +125,7 @@ _SAVE_EVIDENCE = f"""
 WITH saved AS (
     INSERT INTO identity_evidence (touchpoint_id, occurred_at, identifiers, assurance,
                                    touchpoint)
-    SELECT id, at, string_to_array(ids, chr(31)), assurance, payload
+    SELECT id, at, {IDS.format("ids")}, assurance, payload
     FROM unnest({IDS.format("$1")}, CAST($2 AS timestamptz[]), {SETS.format("$3")},
                 CAST($4 AS text[]), CAST($5 AS bytea[]))
          AS e(id, at, ids, assurance, payload)
@@ -137,7 +137,7 @@ SELECT count(*) FROM saved
 _SAVE_PROFILES = f"""
 INSERT INTO identity_profiles (customer_id, created_order, identifiers, merged_into)
 SELECT p.customer_id, coalesce(p.created_order, nextval('identity_profile_order')),
-       string_to_array(p.identifiers, chr(31)), p.merged_into
+       {IDS.format("p.identifiers")}, p.merged_into
 FROM unnest({IDS.format("$1")}, CAST($2 AS bigint[]), CAST($3 AS text[]),
             CAST($4 AS text[])) AS p(customer_id, created_order, identifiers, merged_into)
 ON CONFLICT (customer_id) DO UPDATE
@@ -152,7 +152,7 @@ _DROP_ATTRIBUTION = f"""DELETE FROM identity_attribution
                         WHERE touchpoint_id = ANY({IDS.format("$1")})"""
 _SAVE_SHARED = f"""
 INSERT INTO identity_shared (identifier, customer_ids)
-SELECT i, string_to_array(c, chr(31))
+SELECT i, {IDS.format("c")}
 FROM unnest({IDS.format("$1")}, CAST($2 AS text[])) AS s(i, c)
 ON CONFLICT (identifier) DO UPDATE SET customer_ids = EXCLUDED.customer_ids
 """

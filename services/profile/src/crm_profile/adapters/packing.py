@@ -17,8 +17,8 @@ __all__ = ["IDS", "SEP", "SETS", "packed", "packed_sets"]
 SEP = chr(31)  # unit separator: joins text[] values inside one array element
 _SET_SEP = chr(30)  # record separator: joins such joined values into one parameter
 # SQL that unpacks a parameter ({} is its placeholder): a list, and a list of lists.
-IDS = "string_to_array({}, chr(31))"
-SETS = "string_to_array({}, chr(30))"
+IDS = f"string_to_array({{}}, chr({ord(SEP)}))"
+SETS = f"string_to_array({{}}, chr({ord(_SET_SEP)}))"
 
 
 def packed(values: Iterable[str]) -> str:
