@@ -83,12 +83,23 @@ async def rebuild(settings: CustomerViewSettings, schema: str, workers: int | No
     async with engine.begin() as conn:
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     await SERVICE.migrate(settings.model_copy(update={"db_schema": schema}))
+    await _unlogged(engine)
     with cyclic_collection_paused():
         try:
             return await _replay(settings, engine, schema,
                                  workers or len(os.sched_getaffinity(0)))
         finally:
             await engine.dispose()
+
+
+async def _unlogged(engine: AsyncEngine) -> None:
+    """The rebuilt tables skip the write-ahead log: they are a copy to compare and to copy
+    from (:func:`replace_live` writes the live tables, logged), so a crash that empties them
+    costs a rerun. Postgres then writes each row once instead of twice (~30% of its CPU in
+    a rebuild), and the facts an erasure scrubs before the commit reach no WAL either."""
+    async with engine.begin() as conn:
+        for table in _TABLES:
+            await conn.execute(text(f"ALTER TABLE {table} SET UNLOGGED"))
 
 
 async def _replay(settings: CustomerViewSettings, engine: AsyncEngine, schema: str,
