@@ -137,3 +137,31 @@ class Timer:
 
 def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
+
+
+class MachineBusy:
+    """How busy the machine's cores were over a block, every process counted (Linux's
+    ``/proc/stat``; ``share`` stays None elsewhere). The pipeline shares the machine with
+    its load generator: a latency figure means little without how near the cores were to
+    saturation while it was taken."""
+
+    share: float | None = None
+
+    def __enter__(self) -> MachineBusy:
+        self._before = _cpu_ticks()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after = _cpu_ticks()
+        if self._before and after and after[1] > self._before[1]:
+            self.share = (after[0] - self._before[0]) / (after[1] - self._before[1])
+
+
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(busy, all) ticks of every core since boot; idle and I/O wait are not busy."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(t) for t in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
