@@ -55,3 +55,50 @@ async def test_groups_are_bounded_by_max_items() -> None:
     runner.cancel()
 
     assert max(sizes) <= 12  # a group stops growing once it holds max_items or more
+
+
+async def _submitted_apart(committer: GroupCommitter[str, str], items: list[str],
+                           gap: float) -> None:
+    """Submit each item alone, ``gap`` seconds after the one before, and wait for all."""
+    waiting = []
+    for item in items:
+        waiting.append(asyncio.create_task(committer.submit([item])))
+        await asyncio.sleep(gap)
+    await asyncio.gather(*waiting)
+
+
+async def _groups_of(items: list[str], gap: float, linger: float = 0.0,
+                     linger_items: int = 1) -> list[list[str]]:
+    groups: list[list[str]] = []
+
+    async def write(group: list[str]) -> list[str]:
+        groups.append(group)
+        return group
+
+    committer: GroupCommitter[str, str] = GroupCommitter(write, writers=1, linger=linger,
+                                                         linger_items=linger_items)
+    runner = asyncio.create_task(committer.run())
+    await _submitted_apart(committer, items, gap)
+    runner.cancel()
+    return groups
+
+
+async def test_callers_one_at_a_time_each_get_a_group_of_their_own_without_linger() -> None:
+    assert await _groups_of(["a", "b", "c"], gap=0.05) == [["a"], ["b"], ["c"]]
+
+
+async def test_a_small_group_lingers_for_callers_that_come_soon_after() -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    groups = await _groups_of(["a", "b", "c"], gap=0.05, linger=5.0, linger_items=3)
+    assert groups == [["a", "b", "c"]]
+    # It went as soon as it held linger_items, not after the whole linger.
+    assert loop.time() - started < 2.0
+
+
+async def test_a_group_lingers_no_longer_than_linger() -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    groups = await _groups_of(["a"], gap=0, linger=0.05, linger_items=100)
+    assert groups == [["a"]]
+    assert 0.04 <= loop.time() - started < 2.0

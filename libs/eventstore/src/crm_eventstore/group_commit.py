@@ -3,16 +3,24 @@
 A commit costs a disk flush; a request that commits alone pays it alone. Here
 callers hand their items to a :class:`GroupCommitter` and wait; a writer loop
 takes everything queued so far (up to ``max_items``), writes it in one
-transaction and hands each caller its own results. There is no timer: while one
-transaction is in flight, new arrivals gather for the next one, so under light
-load a caller waits for one transaction, and under heavy load each transaction
+transaction and hands each caller its own results. While one transaction is in
+flight, new arrivals gather for the next one, so under heavy load each transaction
 carries many callers' items.
+
+Requests that come one at a time at a steady rate make small groups all the same
+(a commit's worth of arrivals), and every group costs a transaction, a commit and
+the relay's turn whatever its size. ``linger`` lets a group smaller than
+``linger_items`` wait that long for more callers: fewer, fuller transactions, for
+at most ``linger`` more before the callers are answered. A group that has reached
+``linger_items`` goes at once, so callers that wait for each other's answers (a
+closed loop of clients) lose nothing to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -44,10 +52,14 @@ class GroupCommitter(Generic[T, R]):
         *,
         max_items: int = 2_000,
         writers: int = 2,
+        linger: float = 0.0,
+        linger_items: int = 1,
     ) -> None:
         self._write = write
         self._max_items = max_items
         self._writers = writers
+        self._linger = linger
+        self._linger_items = linger_items
         self._queue: asyncio.Queue[_Unit[T, R]] = asyncio.Queue()
 
     async def submit(self, items: Sequence[T]) -> list[R]:
@@ -64,13 +76,27 @@ class GroupCommitter(Generic[T, R]):
 
     async def _writer(self) -> None:
         while True:
-            group = [await self._queue.get()]
-            size = len(group[0].items)
-            while size < self._max_items and not self._queue.empty():
+            await self._write_group(await self._gather())
+
+    async def _gather(self) -> list[_Unit[T, R]]:
+        """The next group: what is queued, up to ``max_items``; a group short of
+        ``linger_items`` waits up to ``linger`` seconds for more."""
+        group = [await self._queue.get()]
+        size = len(group[0].items)
+        until = time.monotonic() + self._linger
+        while size < self._max_items:
+            if not self._queue.empty():
                 unit = self._queue.get_nowait()
-                group.append(unit)
-                size += len(unit.items)
-            await self._write_group(group)
+            elif size >= self._linger_items or (left := until - time.monotonic()) <= 0:
+                break
+            else:
+                try:
+                    unit = await asyncio.wait_for(self._queue.get(), left)
+                except TimeoutError:
+                    break
+            group.append(unit)
+            size += len(unit.items)
+        return group
 
     async def _write_group(self, group: list[_Unit[T, R]]) -> None:
         items = [item for unit in group for item in unit.items]

@@ -27,7 +27,9 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     assert isinstance(settings, TouchpointSettings)
     ingestion = TouchpointIngestion(settings.ingestion_rules(),
                                     settings.partition_key_secret.get_secret_value().encode(),
-                                    writers=settings.group_commit_writers)
+                                    writers=settings.group_commit_writers,
+                                    linger=settings.group_commit_linger_ms / 1000,
+                                    linger_events=settings.group_commit_linger_events)
     limiter = RateLimiter(settings.rate_limit_events_per_second,
                           settings.rate_limit_burst_events)
     router, post_one = touchpoint_router(ingestion, limiter)

@@ -30,6 +30,14 @@ class TouchpointSettings(ServiceSettings):
         default=1, ge=1,
         description="transactions each HTTP worker has in flight at once; requests arriving "
                     "meanwhile share the next one (1: fewest commits, measured fastest)")
+    group_commit_linger_ms: float = Field(
+        default=2.0, ge=0,
+        description="how long a group commit smaller than group_commit_linger_events waits "
+                    "for more requests: fewer, fuller transactions when events come one per "
+                    "request, for at most this much more latency (0: no waiting)")
+    group_commit_linger_events: int = Field(
+        default=8, ge=1,
+        description="a group commit holding this many events goes at once")
     rate_limit_events_per_second: float = Field(default=20_000, gt=0)
     rate_limit_burst_events: int = Field(default=40_000, gt=0)
     erasures_topic: str = Field(default="crm.erasures.v1",

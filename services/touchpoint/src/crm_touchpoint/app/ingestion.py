@@ -53,6 +53,8 @@ class TouchpointIngestion:
     rules: IngestionRules
     partition_secret: bytes
     writers: int = 1  # transactions in flight at once (see the group_commit_writers setting)
+    linger: float = 0.0  # seconds a small group waits for more (group_commit_linger_ms)
+    linger_events: int = 1  # a group this full does not wait (group_commit_linger_events)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _committer: GroupCommitter[Submission, Recorded] | None = None
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -64,7 +66,8 @@ class TouchpointIngestion:
         async def write(submissions: list[Submission]) -> list[Recorded]:
             return await record_touchpoints(store, submissions, self.partition_secret)
 
-        self._committer = GroupCommitter(write, max_items=2_000, writers=self.writers)
+        self._committer = GroupCommitter(write, max_items=2_000, writers=self.writers,
+                                         linger=self.linger, linger_items=self.linger_events)
         self._ready.set()
         await self._committer.run()
 
