@@ -102,3 +102,17 @@ async def test_a_group_lingers_no_longer_than_linger() -> None:
     groups = await _groups_of(["a"], gap=0, linger=0.05, linger_items=100)
     assert groups == [["a"]]
     assert 0.04 <= loop.time() - started < 2.0
+
+
+async def test_callers_of_a_lingering_group_are_cancelled_with_the_writer() -> None:
+    async def write(group: list[str]) -> list[str]:
+        return group
+
+    committer: GroupCommitter[str, str] = GroupCommitter(write, writers=1, linger=60.0,
+                                                         linger_items=100)
+    runner = asyncio.create_task(committer.run())
+    caller = asyncio.create_task(committer.submit(["a"]))
+    await asyncio.sleep(0.05)  # its group lingers
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(caller, 5)

@@ -94,6 +94,10 @@ class GroupCommitter(Generic[T, R]):
                     unit = await asyncio.wait_for(self._queue.get(), left)
                 except TimeoutError:
                     break
+                except asyncio.CancelledError:
+                    for waiting in group:  # as a cancelled write does: nobody waits forever
+                        waiting.done.cancel()
+                    raise
             group.append(unit)
             size += len(unit.items)
         return group
